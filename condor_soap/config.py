@@ -1,0 +1,98 @@
+"""Service configuration: one table of settings, read once and passed down.
+
+Modelled on waitress's ``Adjustments``: every setting is a (name, caster, default, help) row
+of :data:`SETTINGS`; :class:`Config` casts every value through it and rejects unknown names.
+The same table feeds the command line (:meth:`Config.from_argv`) and HTCondor-style knobs
+(:meth:`Config.from_param`, e.g. ``MAX_SOAP_TRANSACTION_DURATION``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+
+def _optional_str(value: Any) -> Optional[str]:
+    return None if value in (None, "") else str(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    cast: Callable[[Any], Any]
+    default: Any
+    help: str
+    knob: Optional[str] = None  # the HTCondor configuration knob that sets it, if any
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # network
+    Setting("host", str, "127.0.0.1", "address to listen on (loopback by default)"),
+    Setting("port", int, 8080, "TCP port to listen on (0 = any free port)"),
+    Setting("threads", int, 8, "waitress worker threads"),
+    Setting("max_request_body_size", int, 1 << 30, "largest request body accepted, in bytes"),
+    # backend and state
+    Setting("backend", str, "local", "'local' (embedded pool) or 'htcondor' (a real pool)"),
+    Setting("state_dir", str, os.path.join(os.path.expanduser("~"), ".local", "state", "condor-soap"),
+            "directory for the journal, staged files and the local backend's queue"),
+    # transactions (spec §4.3, §4.7)
+    Setting("max_transaction_duration", int, -1,
+            "cap on a transaction's lease in seconds (-1 = no cap)", "MAX_SOAP_TRANSACTION_DURATION"),
+    Setting("leave_in_queue", _optional_str, None,
+            "expression ANDed into LeaveJobInQueue by createJobTemplate", "SOAP_LEAVE_IN_QUEUE"),
+    Setting("blob_cache_bytes", int, 1 << 30,
+            "bytes of MD5-verified uploads kept to answer ALREADYEXISTS (0 = off)"),
+    # local backend
+    Setting("max_running_jobs", int, 2, "local backend: jobs run at once"),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+BACKENDS = ("local", "htcondor")
+
+
+class Config:
+    """Validated settings. ``Config(port=0, backend="local")``; unknown names raise."""
+
+    def __init__(self, **kw: Any) -> None:
+        for setting in SETTINGS:
+            setattr(self, setting.name, setting.default)
+        for name, value in kw.items():
+            if name not in _BY_NAME:
+                raise ValueError(f"Unknown setting {name!r}")
+            setattr(self, name, _BY_NAME[name].cast(value))
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0..65535, not {self.port}")
+        if self.threads < 1 or self.max_running_jobs < 1:
+            raise ValueError("threads and max_running_jobs must be at least 1")
+        self.state_dir = os.path.abspath(self.state_dir)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{s.name}={getattr(self, s.name)!r}" for s in SETTINGS)
+        return f"Config({body})"
+
+    @classmethod
+    def from_param(cls, param: Mapping[str, Any], **kw: Any) -> "Config":
+        """Read the knobs in ``param`` (``htcondor2.param`` or a dict); ``kw`` wins."""
+        values = {s.name: param[s.knob] for s in SETTINGS if s.knob and s.knob in param}
+        values.update(kw)
+        return cls(**values)
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Add ``--name`` options for every setting (defaults left to :class:`Config`)."""
+        for s in SETTINGS:
+            parser.add_argument("--" + s.name.replace("_", "-"), dest=s.name, default=None,
+                                help=f"{s.help} (default: {s.default})")
+
+    @classmethod
+    def from_argv(cls, argv: Sequence[str]) -> "Config":
+        parser = argparse.ArgumentParser(prog="condor-soap serve")
+        cls.add_arguments(parser)
+        return cls.from_namespace(parser.parse_args(list(argv)))
+
+    @classmethod
+    def from_namespace(cls, ns: argparse.Namespace) -> "Config":
+        return cls(**{s.name: getattr(ns, s.name) for s in SETTINGS if getattr(ns, s.name, None) is not None})
