@@ -1,0 +1,5 @@
+import sys
+
+from condor_soap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""Serve the WSGI app with waitress until SIGTERM/SIGINT, printing the URL once bound."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Optional, TextIO
+
+import waitress.server
+
+from condor_soap.app import build_backend, create_app
+from condor_soap.config import Config
+
+log = logging.getLogger("condor_soap")
+
+
+def serve(config: Config, out: TextIO = sys.stdout, stop: Optional[threading.Event] = None) -> None:
+    """Run the service in the foreground; returns after a clean shutdown."""
+    backend = build_backend(config)
+    app = create_app(config, backend)
+    server = waitress.server.create_server(
+        app,
+        host=config.host,
+        port=config.port,
+        threads=config.threads,
+        max_request_body_size=config.max_request_body_size,
+        ident="condor-soap",
+        clear_untrusted_proxy_headers=True,
+    )
+    host, port = server.effective_host, server.effective_port
+    if hasattr(backend, "soap_address"):
+        backend.soap_address = f"<{host}:{port}>"
+    url = f"http://{host}:{port}/"
+
+    def shutdown(signum: int, frame: object) -> None:
+        log.info("signal %d: shutting down", signum)
+        server.close()  # makes run() return
+
+    previous = {sig: signal.signal(sig, shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
+    print(f"condor-soap {config.backend} backend serving on {url} "
+          f"(WSDL: {url}condorSchedd.wsdl, {url}condorCollector.wsdl)", file=out, flush=True)
+    try:
+        server.run()
+    except (OSError, ValueError):
+        # asyncore's loop raises on the closed socket map after close(): that is the shutdown
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        app.close()
+        log.info("stopped")
