@@ -4,8 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
-from typing import Optional, TextIO
+from typing import TextIO
 
 import waitress.server
 
@@ -15,7 +14,7 @@ from condor_soap.config import Config
 log = logging.getLogger("condor_soap")
 
 
-def serve(config: Config, out: TextIO = sys.stdout, stop: Optional[threading.Event] = None) -> None:
+def serve(config: Config, out: TextIO = sys.stdout) -> None:
     """Run the service in the foreground; returns after a clean shutdown."""
     backend = build_backend(config)
     app = create_app(config, backend)
@@ -35,17 +34,16 @@ def serve(config: Config, out: TextIO = sys.stdout, stop: Optional[threading.Eve
 
     def shutdown(signum: int, frame: object) -> None:
         log.info("signal %d: shutting down", signum)
-        server.close()  # makes run() return
+        # waitress's run() treats SystemExit as "stop": it drains its worker threads and returns
+        raise SystemExit(0)
 
     previous = {sig: signal.signal(sig, shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
     print(f"condor-soap {config.backend} backend serving on {url} "
           f"(WSDL: {url}condorSchedd.wsdl, {url}condorCollector.wsdl)", file=out, flush=True)
     try:
         server.run()
-    except (OSError, ValueError):
-        # asyncore's loop raises on the closed socket map after close(): that is the shutdown
-        pass
     finally:
+        server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         app.close()
