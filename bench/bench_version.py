@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""getVersionString throughput of condor-soap against a bare Spyne echo, in one run.
+
+Both servers run in their own processes with the same waitress settings (threads, host);
+one client process drives each in turn with the same number of keep-alive connections and
+prints requests/second and the ratio condor-soap / bare Spyne.
+
+    .venv/bin/python bench/bench_version.py [--seconds 5] [--clients 4] [--threads 8]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import tempfile
+import threading
+import time
+
+ECHO_BODY = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+             b'xmlns:e="urn:bench"><soapenv:Body><e:echo><e:s>x</e:s></e:echo></soapenv:Body></soapenv:Envelope>')
+VERSION_BODY = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+                b'<soapenv:Body><getVersionString xmlns="urn:condor"/></soapenv:Body></soapenv:Envelope>')
+
+
+def _serve(app, threads: int, port_queue) -> None:
+    import waitress.server
+
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    port_queue.put(server.effective_port)
+    server.run()
+
+
+def serve_echo(threads: int, port_queue) -> None:
+    from spyne import Application, ServiceBase, Unicode, rpc
+    from spyne.protocol.soap import Soap11
+    from spyne.server.wsgi import WsgiApplication
+
+    class Echo(ServiceBase):
+        @rpc(Unicode, _returns=Unicode)
+        def echo(ctx, s):
+            return s
+
+    app = Application([Echo], tns="urn:bench", in_protocol=Soap11(validator="soft"), out_protocol=Soap11())
+    _serve(WsgiApplication(app), threads, port_queue)
+
+
+def serve_condor_soap(threads: int, port_queue) -> None:
+    from condor_soap import Config, create_app
+
+    state = tempfile.mkdtemp(prefix="condor-soap-bench-")
+    _serve(create_app(Config(state_dir=state, threads=threads)), threads, port_queue)
+
+
+def drive(port: int, body: bytes, clients: int, seconds: float, expect: bytes) -> float:
+    """Requests per second over ``clients`` keep-alive connections for ``seconds``."""
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop:
+            conn.request("POST", "/", body, headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200 or expect not in data:
+                raise RuntimeError(f"bad response {response.status}: {data[:200]!r}")
+            counts[i] += 1
+        conn.close()
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def measure(target, body: bytes, expect: bytes, args) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    ports = ctx.Queue()
+    server = ctx.Process(target=target, args=(args.threads, ports), daemon=True)
+    server.start()
+    try:
+        port = ports.get(timeout=60)
+        drive(port, body, args.clients, 1.0, expect)  # warm-up
+        return drive(port, body, args.clients, args.seconds, expect)
+    finally:
+        server.terminate()
+        server.join(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads for both servers")
+    args = parser.parse_args()
+    echo = measure(serve_echo, ECHO_BODY, b"echoResponse", args)
+    version = measure(serve_condor_soap, VERSION_BODY, b"$CondorVersion", args)
+    print(f"bare Spyne echo:              {echo:8.1f} req/s")
+    print(f"condor-soap getVersionString: {version:8.1f} req/s")
+    print(f"ratio condor-soap / baseline: {version / echo:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
