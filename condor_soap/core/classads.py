@@ -1,0 +1,168 @@
+"""ClassAd <-> ``ClassAdStruct`` (a ``list[Attr]``), as ``soap_helpers.cpp`` did (spec §4.5).
+
+Server -> client (:func:`to_struct`): ``MyType`` (STRING), ``TargetType`` (STRING) and
+``ServerTime`` (INTEGER, now) come first; then every attribute in the ad's iteration order,
+each name once, skipping stored MyType/TargetType/ServerTime, private attributes and undefined
+or error values. Each value is typed by what the ad holds::
+
+    ad holds                          type              value text
+    --------------------------------  ----------------  ------------------------------------
+    string literal                    STRING-ATTR       raw contents (no quotes, no escapes)
+    integer literal                   INTEGER-ATTR      "%d"
+    real literal                      FLOAT-ATTR        "%f" (6 decimals: 0.000000)
+    boolean literal                   BOOLEAN-ATTR      TRUE / FALSE
+    undefined / error literal         (skipped)
+    anything else: expressions,       EXPRESSION-ATTR   old ClassAd syntax (=?=, =!=, false),
+    lists, nested ads                                   as ``ClassAd.printOld`` unparses it
+
+Client -> server, collector style (:func:`from_struct`, insertAd and discoverJobRequirements):
+a null name is skipped; a null value is UNDEFINED; ``MyType``/``TargetType`` set the ad's
+types; STRING-ATTR is the exact string; every other type is raw expression text, whatever
+its type tag says (spec §6 row 2); text that does not parse skips the attribute.
+
+Submit style (:func:`submit_value`, spec §4.4): the same typing, but MyType/TargetType are the
+caller's business and a bad name or value is an error, not a skip.
+
+Expression text is parsed strictly: trailing garbage (``Queue=150``, ``1; y = 2``) is a parse
+error, not a silently shortened expression. Attribute names are looked up case-insensitively
+(classad2 does) and keep their case on output.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Optional
+
+import classad2
+
+from condor_soap.core.records import Attr, AttrType
+
+#: ``ClassAdAttributeIsPrivate`` (compat_classad.cpp), compared case-insensitively.
+PRIVATE_ATTRS = frozenset(n.casefold() for n in (
+    "ClaimId", "PairedClaimId", "Capability", "ClaimIds", "TransferKey", "ChildClaimIds"))
+_HEADER = frozenset(("mytype", "targettype", "servertime"))
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_RESERVED = frozenset(("true", "false", "undefined", "error", "is", "isnt"))
+
+
+def is_valid_name(name: Optional[str]) -> bool:
+    """True for a plain ClassAd attribute name (what the original's parser accepted)."""
+    return bool(name) and _NAME.match(name) is not None and name.casefold() not in _RESERVED
+
+
+def parse_expr(text: str) -> Optional[classad2.ExprTree]:
+    """Parse ClassAd expression text (old or new syntax); None if it is not exactly one
+    expression."""
+    if not text.strip():
+        return None
+    # The new-syntax parse is the strictness check: a sentinel after the value catches
+    # trailing garbage, which both classad2 parsers otherwise drop silently.
+    try:
+        probe = classad2.ClassAd(f"[__v = {text}\n; __e = 1]")
+    except Exception:  # classad2 raises ClassAdException (and ValueError) on bad text
+        return None
+    if sorted(k.casefold() for k in probe.keys()) != ["__e", "__v"]:
+        return None
+    if "\n" in text or "\r" in text:
+        return probe.lookup("__v")
+    # The value itself comes from the old-syntax parser, as the original's did: it keeps
+    # backslashes in strings literal ("C:\dir"), where the new syntax treats them as escapes.
+    try:
+        old = classad2.parseNext(f"__v = {text}\n", classad2.ParserType.Old)
+    except Exception:
+        old = None
+    if old is None or "__v" not in old:
+        return probe.lookup("__v")
+    return old.lookup("__v")
+
+
+def unparse_old(expr: Any) -> str:
+    """An expression (or value) as old-syntax ClassAd text, e.g. ``FilesRetrieved =?= false``."""
+    scratch = classad2.ClassAd()
+    scratch["X"] = expr
+    return scratch.printOld()[len("X = "):].rstrip("\n")
+
+
+def attr_of(name: str, ad: classad2.ClassAd) -> Optional[Attr]:
+    """The ``Attr`` for one attribute of ``ad`` (typed as in the module table), or None when
+    the attribute is not shown (undefined, error, empty unparse)."""
+    value = ad[name]
+    if isinstance(value, classad2.Value):  # undefined or error literal (spec §0.8); an int enum
+        return None
+    if isinstance(value, bool):
+        return Attr(name, AttrType.BOOLEAN, "TRUE" if value else "FALSE")
+    if isinstance(value, int):
+        return Attr(name, AttrType.INTEGER, "%d" % value)
+    if isinstance(value, float):
+        return Attr(name, AttrType.FLOAT, "%f" % value)
+    if isinstance(value, str):
+        return Attr(name, AttrType.STRING, value)
+    text = unparse_old(ad.lookup(name))
+    return Attr(name, AttrType.EXPRESSION, text) if text else None
+
+
+def _type_name(ad: classad2.ClassAd, name: str) -> str:
+    value = ad.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def to_struct(ad: classad2.ClassAd, now: int, order: Iterable[str] = ()) -> list[Attr]:
+    """Convert ``ad`` for the wire. ``order`` lists names to emit first (then the rest in the
+    ad's order); ``now`` is ServerTime."""
+    if len(ad) == 0:
+        return []
+    out = [Attr("MyType", AttrType.STRING, _type_name(ad, "MyType")),
+           Attr("TargetType", AttrType.STRING, _type_name(ad, "TargetType")),
+           Attr("ServerTime", AttrType.INTEGER, "%d" % now)]
+    seen = set(_HEADER) | PRIVATE_ATTRS
+    for name in [*order, *ad.keys()]:
+        key = name.casefold()
+        if key in seen or name not in ad:
+            continue
+        seen.add(key)
+        attr = attr_of(name, ad)
+        if attr is not None:
+            out.append(attr)
+    return out
+
+
+def value_of(item: Attr) -> Any:
+    """The value to store for a client item: UNDEFINED for null, the exact string for
+    STRING-ATTR, else the parsed expression. Raises ValueError if the text does not parse."""
+    if item.value is None:
+        return classad2.Value.Undefined
+    if item.type is AttrType.STRING:
+        return item.value
+    expr = parse_expr(item.value)
+    if expr is None:
+        raise ValueError(f"cannot parse {item.value!r}")
+    return expr
+
+
+def from_struct(items: Optional[Iterable[Attr]]) -> classad2.ClassAd:
+    """Build a ClassAd from client items, insertAd style: bad items are skipped."""
+    ad = classad2.ClassAd()
+    for item in items or ():
+        if item.name is None or not is_valid_name(item.name):
+            continue
+        try:
+            ad[item.name] = value_of(item)
+        except ValueError:
+            continue  # the original ignored parse errors (spec §4.5)
+    return ad
+
+
+def submit_value(item: Attr) -> Any:
+    """The value ``submit`` stores for one item (spec §4.4). Raises ValueError for a bad name
+    or value; the caller skips null names and MyType/TargetType."""
+    if not is_valid_name(item.name):
+        raise ValueError(f"invalid attribute name {item.name!r}")
+    return value_of(item)
+
+
+def literal(value: Any) -> Any:
+    """The Python value of a literal (``ExprTree`` ``"x"`` -> ``"x"``), else the input."""
+    if isinstance(value, classad2.ExprTree):
+        scratch = classad2.ClassAd()
+        scratch["X"] = value
+        return scratch["X"]
+    return value
