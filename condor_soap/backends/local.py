@@ -1,0 +1,324 @@
+"""The embedded default pool: a job queue in SQLite whose jobs run as local processes, and a
+collector that describes this machine plus whatever clients advertise.
+
+State lives under ``<state_dir>/local/``: ``queue.sqlite3`` and ``spool/`` (HTCondor 7.5.5+
+layout, spec §4.6). See ``docs/architecture.rst`` for the restart and shutdown rules.
+
+Lock order (never the reverse): ``_apply_lock`` -> store lock -> runner process lock.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import sqlite3
+import stat
+import threading
+import time
+from typing import Optional
+
+import classad2
+
+from condor_soap.backends import local_states as states
+from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, matches
+from condor_soap.backends.local_machine import MY_TYPES, MachineAds, host_name, platform_string, version_string
+from condor_soap.backends.local_procs import kill_stale_group
+from condor_soap.backends.local_runner import Runner
+from condor_soap.backends.local_store import Store
+from condor_soap.config import Config
+from condor_soap.core.records import ActionKind, AdType, CommitBatch, FileInfo, JobAction, NewJob
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AD_LIFETIME = 900  # seconds, HTCondor's CLASSAD_LIFETIME
+Key = tuple[int, int]
+
+
+def _bad_name(name: str) -> bool:
+    return not name or "/" in name or "\0" in name or name in (".", "..")
+
+
+class LocalBackend:
+    """:class:`~condor_soap.backends.base.Backend` running jobs on this machine."""
+
+    soap_address: Optional[str]
+    """``"<ip:port>"`` of the SOAP service, set by the server once bound (schedd ad ``MyAddress``)."""
+
+    def __init__(self, config: Config, *, tick: float = 1.0, kill_grace: float = 2.0) -> None:
+        self.config = config
+        self.soap_address = "<127.0.0.1:0>"
+        self._root = os.path.join(config.state_dir, "local")
+        self._spool_root = os.path.join(self._root, "spool")
+        os.makedirs(self._spool_root, exist_ok=True)
+        self._store = Store(os.path.join(self._root, "queue.sqlite3"))
+        self._host = host_name()
+        self._machine = MachineAds(self._host, config.max_running_jobs, self._root)
+        self._apply_lock = threading.Lock()
+        self._closed = False
+        self._recover()
+        self._runner = Runner(self._store, self.spool_dir, config.max_running_jobs, self._host,
+                              self._sweep, tick=tick, kill_grace=kill_grace)
+        self._runner.start()
+
+    # identity
+    def version(self) -> str:
+        return version_string()
+
+    def platform(self) -> str:
+        return platform_string()
+
+    def schedd_name(self) -> str:
+        return self._host
+
+    def new_cluster_id(self) -> int:
+        return self._store.new_cluster_id()
+
+    def spool_dir(self, cluster: int, proc: int) -> str:
+        return os.path.join(self._spool_root, str(cluster % 10000), str(proc % 10000),
+                            f"cluster{cluster}.proc{proc}.subproc0")
+
+    # queue changes
+    def apply(self, batch: CommitBatch) -> list[JobAction]:
+        with self._apply_lock:
+            if self._store.token_applied(batch.token):
+                return []
+            for job in batch.jobs:
+                self._place_files(job)
+            failed: list[JobAction] = []
+            kills: list[Key] = []
+            gone: list[Key] = []
+            try:
+                with self._store.transaction():
+                    for job in batch.jobs:
+                        self._insert(job)
+                    for action in batch.actions:
+                        if not self._act(action, kills, gone):
+                            failed.append(action)
+                    gone += self._leave_queue()
+                    self._store.record_token(batch.token)
+            except sqlite3.IntegrityError as exc:
+                raise BackendError(f"Could not queue the jobs: {exc}") from None
+            for key in kills:
+                self._runner.kill(key)
+            for key in gone:
+                self._delete_spool(key)
+        self._runner.wake()
+        return failed
+
+    def _place_files(self, job: NewJob) -> None:
+        """Create the job's spool and link (else copy) its files in, replacing any earlier copy."""
+        spool = self.spool_dir(job.cluster, job.proc)
+        try:
+            os.makedirs(spool, exist_ok=True)
+            for name, source in job.files.items():
+                if _bad_name(name):
+                    raise BackendError(f"Invalid file name {name!r}")
+                tmp = os.path.join(spool, f".{name}.condor-soap-tmp")
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+                try:
+                    os.link(source, tmp)
+                except OSError as exc:
+                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                        raise
+                    shutil.copyfile(source, tmp)
+                os.replace(tmp, os.path.join(spool, name))
+        except OSError as exc:
+            raise BackendError(f"Could not fill the spool of job {job.cluster}.{job.proc}: {exc}") from None
+
+    def _insert(self, job: NewJob) -> None:
+        try:
+            ad = classad2.ClassAd(job.ad)
+        except Exception:
+            raise BackendError(f"Job {job.cluster}.{job.proc}: the ad does not parse") from None
+        for name, value in (("ClusterId", job.cluster), ("ProcId", job.proc)):
+            if name not in ad:
+                ad[name] = value
+        if states.status(ad) == states.RUNNING:  # nothing runs it yet
+            ad["JobStatus"] = states.IDLE
+        self._store.insert_job(job.cluster, job.proc, states.status(ad), str(ad))
+
+    def _act(self, action: JobAction, kills: list[Key], gone: list[Key]) -> bool:
+        """Apply one action inside the apply transaction; False if it does not apply."""
+        if action.kind is ActionKind.REMOVE_CLUSTER:
+            for key in self._store.job_keys(cluster=action.cluster):
+                self._remove(key, action, kills, gone)
+            return True
+        if action.proc is None:
+            return False
+        key = (action.cluster, action.proc)
+        text = self._store.job_text(*key)
+        if text is None:
+            return False
+        if action.kind is ActionKind.REMOVE:
+            return self._remove(key, action, kills, gone)
+        ad = classad2.ClassAd(text)
+        now = int(time.time())
+        if action.kind is ActionKind.HOLD:
+            done = states.hold(ad, action.reason or "via condor-soap", now, states.HOLD_USER_REQUEST, 0,
+                               action.system_hold)
+            if done:
+                kills.append(key)
+        elif action.kind is ActionKind.RELEASE:
+            done = states.release(ad, action.reason or "via condor-soap", now)
+        elif action.kind is ActionKind.CLOSE_SPOOL:
+            ad["FilesRetrieved"] = True
+            done = True
+        else:
+            return False
+        if done:
+            self._store.save_job(*key, states.status(ad), str(ad))
+        return done
+
+    def _remove(self, key: Key, action: JobAction, kills: list[Key], gone: list[Key]) -> bool:
+        ad = classad2.ClassAd(self._store.job_text(*key))
+        if states.status(ad) == states.REMOVED:
+            if not action.force:
+                return False
+            self._store.move_to_history(*key, str(ad))  # condor_rm -forcex: leave the queue now
+            gone.append(key)
+            kills.append(key)
+            return True
+        states.remove(ad, action.reason, int(time.time()))
+        self._store.save_job(*key, states.status(ad), str(ad))
+        kills.append(key)
+        return True
+
+    def _leave_queue(self) -> list[Key]:
+        """Move finished jobs that may leave (LeaveJobInQueue not true) to the history."""
+        gone = []
+        for cluster, proc, status, text in self._store.all_jobs():
+            if status not in (states.COMPLETED, states.REMOVED) or self._runner_live((cluster, proc)):
+                continue
+            ad = classad2.ClassAd(text)
+            if states.leaves_queue(ad):
+                self._store.move_to_history(cluster, proc, str(ad))
+                gone.append((cluster, proc))
+        return gone
+
+    def _runner_live(self, key: Key) -> bool:
+        runner = getattr(self, "_runner", None)
+        return runner is not None and runner.is_live(key)
+
+    def _sweep(self) -> None:
+        """Runner tick: LeaveJobInQueue may depend on time, so it is re-checked periodically."""
+        with self._apply_lock:
+            with self._store.transaction():
+                gone = self._leave_queue()
+            for key in gone:
+                self._delete_spool(key)
+
+    def _delete_spool(self, key: Key) -> None:
+        spool = self.spool_dir(*key)
+        shutil.rmtree(spool, ignore_errors=True)
+        for parent in (os.path.dirname(spool), os.path.dirname(os.path.dirname(spool))):
+            try:
+                os.rmdir(parent)  # only when empty: other jobs share these buckets
+            except OSError:
+                break
+
+    def _recover(self) -> None:
+        """After a stop or crash: kill leftover job processes, running jobs go back to idle."""
+        for run in self._store.runs():
+            if kill_stale_group(run.pid, run.pgid, run.start_ticks, run.boot_id):
+                log.info("local backend: killed leftover process group %d of job %d.%d",
+                         run.pgid, run.cluster, run.proc)
+        with self._store.transaction() as db:
+            now = int(time.time())
+            for key in self._store.job_keys(statuses=(states.RUNNING,)):
+                ad = classad2.ClassAd(self._store.job_text(*key))
+                states.stopped(ad, 0)
+                states.requeue(ad, now)
+                self._store.save_job(*key, states.status(ad), str(ad))
+            db.execute("DELETE FROM runs")
+
+    # reads
+    def jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+        ads = [classad2.ClassAd(row[3]) for row in self._store.all_jobs()]
+        return [ad for ad in ads if matches(constraint, ad)]
+
+    def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
+        text = self._store.job_text(cluster, proc)
+        return classad2.ClassAd(text) if text is not None else None
+
+    def history(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+        """Job ads that have left the queue (local backend only)."""
+        ads = [classad2.ClassAd(text) for text in self._store.history()]
+        return [ad for ad in ads if matches(constraint, ad)]
+
+    def list_spool(self, cluster: int, proc: int) -> list[FileInfo]:
+        if self._store.job_text(cluster, proc) is None:
+            raise NoSuchJob(f"Job {cluster}.{proc} is not in the queue")
+        try:
+            entries = list(os.scandir(self.spool_dir(cluster, proc)))
+        except FileNotFoundError:
+            return []
+        out = []
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and not entry.name.endswith(".condor-soap-tmp"):
+                    out.append(FileInfo(entry.name, entry.stat(follow_symlinks=False).st_size))
+            except OSError:
+                continue  # vanished while listing
+        return sorted(out, key=lambda f: f.name)
+
+    def read_spool(self, cluster: int, proc: int, name: str, offset: int, length: int) -> bytes:
+        if self._store.job_text(cluster, proc) is None:
+            raise NoSuchJob(f"Job {cluster}.{proc} is not in the queue")
+        if _bad_name(name):
+            raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
+        if offset < 0:
+            raise BackendError("offset must be >= 0")
+        path = os.path.join(self.spool_dir(cluster, proc), name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
+            count = max(0, min(length, st.st_size - offset))
+            return os.pread(fd, count, offset) if count else b""
+        finally:
+            os.close(fd)
+
+    def reschedule(self) -> None:
+        self._runner.wake()
+
+    # collector
+    def query_ads(self, ad_type: Optional[AdType], constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+        stored = [(AdType(t), classad2.ClassAd(text)) for t, _name, text in self._store.live_ads()
+                  if ad_type is None or t == ad_type]
+        keys = {(t, ad.get("Name")) for t, ad in stored}
+        jobs = []
+        for cluster, proc, status, text in self._store.all_jobs():
+            owner = classad2.ClassAd(text).get("Owner")
+            jobs.append((cluster, proc, status, owner if isinstance(owner, str) else ""))
+        built = self._machine.build(ad_type, self.soap_address or "<127.0.0.1:0>", jobs, self._runner.running())
+        ads = [ad for t, ad in built if (t, ad.get("Name")) not in keys] + [ad for _t, ad in stored]
+        return [ad for ad in ads if matches(constraint, ad)]
+
+    def advertise(self, ad_type: AdType, ad: classad2.ClassAd) -> bool:
+        ad = classad2.ClassAd(str(ad))
+        name = ad.get("Name")
+        if not isinstance(name, str) or not name:
+            raise BackendError("The ad has no Name attribute")
+        if "MyType" not in ad:
+            ad["MyType"] = MY_TYPES.get(AdType(ad_type), "Generic")
+        try:
+            lifetime = ad.eval("ClassAdLifetime")
+        except Exception:
+            lifetime = None
+        if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
+            lifetime = DEFAULT_AD_LIFETIME
+        return self._store.put_ad(int(ad_type), name, str(ad), time.time() + lifetime)
+
+    def close(self) -> None:
+        """Stop the runner (running jobs are killed and put back to idle), close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self._runner.stop()
+        self._store.close()
