@@ -3,59 +3,472 @@
 One method per WSDL operation (spec §4.4). Methods return plain values or raise
 :class:`~condor_soap.errors.CondorSoapError`; the wire builds the ``<X>AndStatus``.
 ``txn`` is None when the client sent no transaction (omitted, nil or id 0).
+
+Work done in a transaction is journaled (:mod:`.journal`) and staged (:mod:`.staging`); the
+backend sees it only at commit, as one :class:`CommitBatch`. Backend errors become client
+errors in one place, :meth:`ScheddCore._backend`.
 """
 from __future__ import annotations
 
-from typing import Optional
+import logging
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
-from condor_soap.backends.base import Backend
+import classad2
+
+from condor_soap.backends.base import Backend, BackendError, NoSuchFile, NoSuchJob, matches
 from condor_soap.config import Config
-from condor_soap.core.records import Attr, FileInfo, HashType, TxnRef, Universe
+from condor_soap.core import template, views
+from condor_soap.core.classads import literal, submit_value, to_struct
+from condor_soap.core.journal import COMMITTING, FileRow, Journal
+from condor_soap.core.records import (ActionKind, Attr, AttrType, CommitBatch, FileInfo, HashType,
+                                      JobAction, NewJob, TxnRef, Universe)
+from condor_soap.core.staging import BlobCache, Staging, check_name, md5_file
+from condor_soap.core.transactions import TransactionTable
+from condor_soap.errors import AlreadyExists, CondorSoapError, Incomplete, UnknownJob
+
+log = logging.getLogger(__name__)
+_HEX = frozenset("0123456789abcdef")
 
 
 class ScheddCore:
-    """The schedd side of the service. Thread-safe; one instance per service."""
+    """The schedd side of the service. Thread-safe; one instance per service.
 
-    def __init__(self, config: Config, backend: Backend, clock=None) -> None:
-        raise NotImplementedError
+    ``clock`` (default :func:`time.time`) is the wall clock of leases and ad times; a
+    background thread aborts expired transactions every ``reap_interval`` seconds (None: no
+    thread; every call checks expiry anyway). Construction finishes interrupted commits.
+    """
+
+    def __init__(self, config: Config, backend: Backend, clock: Optional[Callable[[], float]] = None,
+                 *, reap_interval: Optional[float] = 1.0) -> None:
+        self.config = config
+        self.backend = backend
+        self.clock = clock or time.time
+        self.journal = Journal(os.path.join(config.state_dir, "journal.sqlite3"))
+        self.staging = Staging(os.path.join(config.state_dir, "staging"))
+        self.blobs = BlobCache(os.path.join(config.state_dir, "blobs"), config.blob_cache_bytes)
+        self.table = TransactionTable(self.journal, self.staging, self.clock,
+                                      config.max_transaction_duration)
+        self._closed = threading.Event()
+        self.recover()
+        self._reaper = None
+        if reap_interval:
+            self._reaper = threading.Thread(target=self._reap_loop, args=(reap_interval,),
+                                            name="condor-soap-reaper", daemon=True)
+            self._reaper.start()
+
+    # housekeeping
+    def _now(self) -> int:
+        return int(self.clock())
+
+    @contextmanager
+    def _backend(self, message: Optional[str] = None) -> Iterator[None]:
+        """Turn a :class:`BackendError` into FAIL with ``message`` (default: the backend's)."""
+        try:
+            yield
+        except BackendError as exc:
+            raise CondorSoapError(message or str(exc) or "Backend failure") from exc
+
+    def recover(self) -> None:
+        """Finish commits interrupted by a crash and abort expired transactions."""
+        for row in self.journal.txns():
+            if row.state != COMMITTING:
+                continue
+            lock = self.table.lock(row.id)
+            if lock.acquire(blocking=False):
+                try:
+                    batch = self.journal.batch(row.id)
+                    if batch is None:
+                        self.journal.reopen(row.id)
+                    else:
+                        log.info("re-applying interrupted commit of transaction %d", row.id)
+                        self._apply(row.id, batch)
+                except Exception:
+                    log.exception("cannot finish the commit of transaction %d; will retry", row.id)
+                finally:
+                    lock.release()
+        self.table.reap()
+
+    def _reap_loop(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            try:
+                self.recover()
+            except Exception:
+                log.exception("transaction reaper")
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self._reaper is not None:
+            self._reaper.join()
+        self.journal.close()
 
     # daemon core
-    def version(self) -> str: ...
-    def platform(self) -> str: ...
+    def version(self) -> str:
+        with self._backend():
+            return self.backend.version()
 
-    # transactions
-    def begin_transaction(self, duration: int) -> TxnRef: ...
-    def commit_transaction(self, txn: Optional[TxnRef]) -> None: ...
-    def abort_transaction(self, txn: Optional[TxnRef]) -> None: ...
-    def extend_transaction(self, txn: Optional[TxnRef], duration: int) -> TxnRef: ...
+    def platform(self) -> str:
+        with self._backend():
+            return self.backend.platform()
+
+    # transactions (spec §4.3)
+    def begin_transaction(self, duration: int) -> TxnRef:
+        return self.table.begin(duration)
+
+    def commit_transaction(self, txn: Optional[TxnRef]) -> None:
+        with self.table.enter(txn, required=True) as t:
+            # Jobs never submitted are dropped, with their files (architecture.rst).
+            jobs = [(row, self.journal.files(t, row.cluster, row.proc))
+                    for row in self.journal.jobs(t) if row.submitted]
+            for _, files in jobs:
+                for f in files:
+                    self._verify(f)
+            for _, files in jobs:
+                for f in files:
+                    self.staging.sync(f.path)
+                    if f.hash_type is HashType.MD5HASH and f.size:
+                        self.blobs.store(f.hash, f.size, f.path)
+            new_jobs = [NewJob(row.cluster, row.proc, row.ad, {f.name: f.path for f in files})
+                        for row, files in jobs]
+            batch = CommitBatch(token=f"{t}:{uuid.uuid4().hex}", jobs=tuple(new_jobs),
+                                actions=tuple(self.journal.actions(t)))
+            self.journal.mark_committing(t, batch)
+            self._apply(t, batch)
+
+    def _verify(self, f: FileRow) -> None:
+        """Spec §6 row 3 (condor-soap decision): exact size, and the MD5 when declared."""
+        on_disk = self.staging.size(f.path)
+        if (f.size and f.ranges != ((0, f.size),)) or on_disk != f.size:
+            raise Incomplete(f"File '{f.name}' of job {f.cluster}.{f.proc} is incomplete: "
+                             f"{f.received} of {f.size} declared bytes received"
+                             f"{'' if on_disk == f.size else f', {max(on_disk, 0)} bytes on disk'}.")
+        if f.hash_type is HashType.MD5HASH and md5_file(f.path) != f.hash:
+            raise CondorSoapError(f"File '{f.name}' of job {f.cluster}.{f.proc} does not match "
+                                  f"its MD5 hash {f.hash}.")
+
+    def _apply(self, t: int, batch: CommitBatch) -> None:
+        """Apply a journaled batch, then forget the transaction. A backend that applied
+        nothing reopens it; any other failure leaves it "committing" for :meth:`recover`."""
+        try:
+            rejected = self.backend.apply(batch)
+        except BackendError as exc:
+            self.journal.reopen(t)
+            raise CondorSoapError(f"Failed to commit transaction: {exc}") from exc
+        for action in rejected:
+            # An action that no longer applies at commit is skipped (architecture.rst).
+            log.info("transaction %d: %s of %d.%s no longer applies", t, action.kind.value,
+                     action.cluster, action.proc)
+        self.table.abort(t)
+
+    def abort_transaction(self, txn: Optional[TxnRef]) -> None:
+        with self.table.enter(txn, required=True) as t:
+            self.table.abort(t)
+
+    def extend_transaction(self, txn: Optional[TxnRef], duration: int) -> TxnRef:
+        # The lease goes to the ``duration`` argument, the original's intent (spec §4.3).
+        with self.table.enter(txn, required=True, reset=False) as t:
+            if duration < 1:
+                raise CondorSoapError("Could not extend transaction")
+            return TxnRef(t, self.table.extend(t, duration))
 
     # queue
-    def new_cluster(self, txn: Optional[TxnRef]) -> int: ...
-    def new_job(self, txn: Optional[TxnRef], cluster: int) -> int: ...
-    def submit(self, txn: Optional[TxnRef], cluster: int, proc: int, job_ad: Optional[list[Attr]]) -> None: ...
-    def remove_cluster(self, txn: Optional[TxnRef], cluster: int, reason: Optional[str]) -> None: ...
-    def remove_job(self, txn: Optional[TxnRef], cluster: int, proc: int, reason: Optional[str], force: bool) -> None: ...
+    def new_cluster(self, txn: Optional[TxnRef]) -> int:
+        with self.table.enter(txn, required=True) as t:
+            with self._backend("Could not create new cluster"):
+                cluster = self.backend.new_cluster_id()
+            self.journal.add_cluster(t, cluster)
+            return cluster
+
+    def new_job(self, txn: Optional[TxnRef], cluster: int) -> int:
+        with self.table.enter(txn, required=True) as t:
+            if not self.journal.has_cluster(t, cluster):
+                raise CondorSoapError("Could not create new job")
+            with self._backend("Could not create new job"):
+                schedd = self.backend.schedd_name()
+            now = self._now()
+
+            def base_ad(proc: int) -> str:
+                ad = classad2.ClassAd()
+                ad.update({"MyType": "Job", "TargetType": "Machine", "ClusterId": cluster,
+                           "ProcId": proc, "GlobalJobId": f"{schedd}#{cluster}.{proc}#{now}",
+                           "QDate": now})
+                return str(ad)
+
+            proc = self.journal.add_job(t, cluster, base_ad)
+            try:
+                self.staging.make_job_dir(t, cluster, proc)
+            except OSError as exc:  # spec §6 row 6: FAIL, not SUCCESS "MESSAGE-NULL"
+                self.journal.delete_jobs(t, cluster, proc)
+                raise CondorSoapError("Could not create new job") from exc
+            return proc
+
+    def submit(self, txn: Optional[TxnRef], cluster: int, proc: int, job_ad: Optional[list[Attr]]) -> None:
+        with self.table.enter(txn, required=True) as t:
+            row = self.journal.job(t, cluster, proc)
+            if row is None:
+                raise UnknownJob("Unknown cluster or job")
+            with self._backend(f"Failed to set job {cluster}.{proc}'s Iwd attribute."):
+                spool = self.backend.spool_dir(cluster, proc)
+            ad = classad2.ClassAd(row.ad)
+            ad["Iwd"] = spool
+            ad["TransferInputFiles"] = ",".join(f.name for f in self.journal.files(t, cluster, proc))
+            client_iwd = False
+            try:
+                for item in job_ad or ():
+                    if item.name is None or item.name.casefold() in ("mytype", "targettype"):
+                        continue
+                    ad[item.name] = self._submit_value(cluster, proc, item)
+                    client_iwd = client_iwd or (item.name.casefold() == "iwd" and item.type is AttrType.STRING)
+            except CondorSoapError:
+                # What was set before the refusal stays in the transaction (spec §4.4).
+                self.journal.save_job(t, cluster, proc, str(ad), row.submitted)
+                raise
+            if not client_iwd:
+                ad["Iwd"] = spool
+            now = self._now()
+            for name, default in (("JobStatus", views.IDLE), ("EnteredCurrentStatus", now), ("QDate", now)):
+                if name not in ad:
+                    ad[name] = default
+            self.journal.save_job(t, cluster, proc, str(ad), True)
+
+    @staticmethod
+    def _submit_value(cluster: int, proc: int, item: Attr) -> object:
+        """One submitted item's value, refused as the queue's SetAttribute refused it."""
+        refused = CondorSoapError(f"Failed to set job {cluster}.{proc}'s {item.name} attribute.")
+        try:
+            value = submit_value(item)
+        except ValueError:
+            raise refused from None
+        key = item.name.casefold()
+        lit = literal(value)
+        if key in ("clusterid", "procid"):
+            wanted = cluster if key == "clusterid" else proc
+            if isinstance(lit, bool) or lit != wanted:
+                raise refused
+        if key == "owner" and not isinstance(lit, str):
+            raise refused
+        return value
+
+    # jobs as a transaction sees them
+    def _pending(self, t: int, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
+        row = self.journal.job(t, cluster, proc)
+        return classad2.ClassAd(row.ad) if row and row.submitted else None
+
+    def _job_view(self, t: Optional[int], cluster: int, proc: int) -> Optional[classad2.ClassAd]:
+        """The job as ``t`` sees it (None: not visible), with ``t``'s pending actions applied."""
+        ad = self._pending(t, cluster, proc) if t is not None else None
+        if ad is None:
+            with self._backend():
+                ad = self.backend.job(cluster, proc)
+        if ad is None or t is None:
+            return ad
+        return views.overlay(ad, self.journal.actions(t), self._now())
+
+    def get_job_ads(self, txn: Optional[TxnRef], constraint: Optional[str]) -> list[list[Attr]]:
+        with self.table.enter(txn, required=False) as t:
+            with self._backend():
+                ads = self.backend.jobs(constraint)
+            if t is not None:
+                actions = self.journal.actions(t)
+                touched = {a.cluster for a in actions}
+                ads = [ad for ad in ads if views.job_key(ad)[0] not in touched]
+                for cluster in sorted(touched):
+                    with self._backend():
+                        ads += [views.overlay(ad, actions, self._now())
+                                for ad in self.backend.jobs(f"ClusterId == {cluster}")]
+                ads += [views.overlay(classad2.ClassAd(r.ad), actions, self._now())
+                        for r in self.journal.jobs(t) if r.submitted]
+                ads = [ad for ad in ads if matches(constraint, ad)]
+            now = self._now()
+            return [to_struct(ad, now) for ad in ads]
+
+    def get_job_ad(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[Attr]:
+        with self.table.enter(txn, required=False) as t:
+            ad = self._job_view(t, cluster, proc)
+            if ad is None:
+                raise UnknownJob("Specified job is unknown")
+            return to_struct(ad, self._now())
+
+    def request_reschedule(self) -> None:
+        try:
+            self.backend.reschedule()
+        except BackendError:  # always SUCCESS (spec §4.4)
+            log.warning("reschedule failed", exc_info=True)
+
+    # job actions (spec §4.4; architecture.rst: checked now, applied at commit)
+    def _act(self, txn: Optional[TxnRef], action: JobAction, failure: str) -> None:
+        with self.table.enter(txn, required=False) as t:
+            self._act_in(t, action, failure)
+
+    def _act_in(self, t: Optional[int], action: JobAction, failure: str) -> None:
+        if t is None:
+            self._act_now(action, failure)
+            return
+        if not views.applies(action, self._job_view(t, action.cluster, action.proc)):
+            raise CondorSoapError(failure)
+        self.journal.add_action(t, action)
+
+    def _act_now(self, action: JobAction, failure: str) -> list[JobAction]:
+        """Apply one action at once, as its own batch; FAIL with ``failure`` if it did not."""
+        try:
+            rejected = self.backend.apply(CommitBatch(token=uuid.uuid4().hex, actions=(action,)))
+        except BackendError as exc:
+            raise CondorSoapError(failure) from exc
+        if rejected:
+            raise CondorSoapError(failure)
+        return rejected
+
     def hold_job(self, txn: Optional[TxnRef], cluster: int, proc: int, reason: Optional[str],
-                 email_user: bool, email_admin: bool, system_hold: bool) -> None: ...
+                 email_user: bool, email_admin: bool, system_hold: bool) -> None:
+        # The intended arguments, not the 7.8+ shifted ones (spec §6 row 7).
+        self._act(txn, JobAction(ActionKind.HOLD, cluster, proc, views.reason_text(reason),
+                                 email_user, email_admin, system_hold), "Failed to hold job.")
+
     def release_job(self, txn: Optional[TxnRef], cluster: int, proc: int, reason: Optional[str],
-                    email_user: bool, email_admin: bool) -> None: ...
-    def get_job_ads(self, txn: Optional[TxnRef], constraint: Optional[str]) -> list[list[Attr]]: ...
-    def get_job_ad(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[Attr]: ...
-    def request_reschedule(self) -> None: ...
+                    email_user: bool, email_admin: bool) -> None:
+        self._act(txn, JobAction(ActionKind.RELEASE, cluster, proc, views.reason_text(reason),
+                                 email_user, email_admin), "Failed to release job.")
+
+    def remove_job(self, txn: Optional[TxnRef], cluster: int, proc: int, reason: Optional[str], force: bool) -> None:
+        action = JobAction(ActionKind.REMOVE, cluster, proc, views.reason_text(reason), force=force)
+        with self.table.enter(txn, required=False) as t:
+            if t is not None and self.journal.job(t, cluster, proc) is not None:
+                # A job of this very transaction is simply never queued.
+                self.journal.delete_jobs(t, cluster, proc)
+                self.staging.remove_job(t, cluster, proc)
+                return
+            self._act_in(t, action, "Failed to abort job")
+
+    def remove_cluster(self, txn: Optional[TxnRef], cluster: int, reason: Optional[str]) -> None:
+        action = JobAction(ActionKind.REMOVE_CLUSTER, cluster, None, views.reason_text(reason))
+        failure = "Failed to abort jobs in the cluster"
+        with self.table.enter(txn, required=False) as t:
+            if t is None:
+                try:
+                    self._act_now(action, failure)
+                except CondorSoapError:
+                    # Without SSL a cluster with no jobs is SUCCESS (spec §4.4).
+                    with self._backend(failure):
+                        if self.backend.jobs(f"ClusterId == {cluster}"):
+                            raise
+                return
+            for row in self.journal.jobs(t):
+                if row.cluster == cluster:
+                    self.staging.remove_job(t, row.cluster, row.proc)
+            self.journal.delete_jobs(t, cluster)
+            self.journal.add_action(t, action)
 
     # files
+    def _own_job(self, t: int, cluster: int, proc: int) -> None:
+        if self.journal.job(t, cluster, proc) is None:
+            raise UnknownJob("Unknown job")
+
     def declare_file(self, txn: Optional[TxnRef], cluster: int, proc: int, name: Optional[str],
-                     size: int, hash_type: HashType, hash: Optional[str]) -> None: ...
+                     size: int, hash_type: HashType, hash: Optional[str]) -> None:
+        with self.table.enter(txn, required=True) as t:
+            self._own_job(t, cluster, proc)
+            name = check_name(name)
+            if size < 0:
+                raise CondorSoapError(f"Invalid size {size} for file '{name}'.")
+            if hash_type is HashType.MD5HASH:
+                hash = (hash or "").strip().lower()
+                if len(hash) != 32 or not set(hash) <= _HEX:
+                    raise CondorSoapError(f"Invalid MD5 hash for file '{name}': expected 32 hex digits.")
+            else:
+                hash = None  # NOHASH: never checked (spec §6 row 4)
+            if self.journal.file(t, cluster, proc, name) is not None:
+                raise AlreadyExists(f"File '{name}' already declared.")
+            path = self.staging.path(t, cluster, proc, name)
+            try:
+                self.staging.create(path)
+            except OSError as exc:  # spec §6 row 5: always FAIL
+                raise CondorSoapError(f"Failed to open '{name}' for writing, reason: {exc.strerror}") from exc
+            cached = bool(hash and size and self.blobs.fetch(hash, size, path))
+            self.journal.add_file(t, FileRow(cluster, proc, name, size, hash_type, hash, path,
+                                             ((0, size),) if cached else ()))
+            if cached:
+                raise AlreadyExists(f"File '{name}' already exists (MD5 {hash}, {size} bytes); "
+                                    "no need to send it.")
+
     def send_file(self, txn: Optional[TxnRef], cluster: int, proc: int, name: Optional[str],
-                  offset: int, data: Optional[bytes]) -> None: ...
+                  offset: int, data: Optional[bytes]) -> None:
+        with self.table.enter(txn, required=True) as t:
+            self._own_job(t, cluster, proc)
+            row = self.journal.file(t, cluster, proc, name) if name else None
+            if row is None:
+                raise CondorSoapError(f"File '{name or ''}' has not been declared.")
+            if offset < 0:
+                raise CondorSoapError(f"Failed to lseek in file '{name}', reason: Invalid argument")
+            data = data or b""
+            if offset + len(data) > row.size:
+                raise CondorSoapError(f"Failed to write to file '{name}': {len(data)} bytes at offset "
+                                      f"{offset} go past its declared size of {row.size} bytes.")
+            if not data:
+                return
+            try:
+                self.staging.write(row.path, offset, data)
+            except OSError as exc:
+                raise CondorSoapError(f"Failed to write to file '{name}', reason: {exc.strerror}") from exc
+            self.journal.add_range(t, cluster, proc, name, offset, offset + len(data))
+
     def get_file(self, txn: Optional[TxnRef], cluster: int, proc: int, name: Optional[str],
-                 offset: int, length: int) -> bytes: ...
-    def list_spool(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[FileInfo]: ...
-    def close_spool(self, txn: Optional[TxnRef], cluster: int, proc: int) -> None: ...
+                 offset: int, length: int) -> bytes:
+        with self.table.enter(txn, required=False) as t:
+            name = check_name(name)
+            if length <= 0:
+                raise CondorSoapError("LENGTH must be >= 0")  # sic, spec §4.4
+            if offset < 0:
+                raise CondorSoapError(f"Failed to lseek in file '{name}', reason: Invalid argument")
+            if t is not None and self.journal.job(t, cluster, proc) is not None:
+                row = self.journal.file(t, cluster, proc, name)
+                try:
+                    if row is None:
+                        raise FileNotFoundError(2, "No such file or directory")
+                    with open(row.path, "rb") as f:
+                        f.seek(offset)
+                        return f.read(length)
+                except OSError as exc:
+                    raise CondorSoapError(f"Failed to open file '{name}', reason: {exc.strerror}") from exc
+            try:
+                return self.backend.read_spool(cluster, proc, name, offset, length)
+            except NoSuchJob as exc:
+                raise CondorSoapError(f"Failed to open file '{name}', reason: job {cluster}.{proc} "
+                                      "is not in the queue") from exc
+            except NoSuchFile as exc:
+                raise CondorSoapError(f"Failed to open file '{name}', reason: No such file or directory") from exc
+            except BackendError as exc:
+                raise CondorSoapError(f"Failed to open file '{name}', reason: {exc}") from exc
+
+    def list_spool(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[FileInfo]:
+        with self.table.enter(txn, required=False) as t:
+            if t is not None and self.journal.job(t, cluster, proc) is not None:
+                return [FileInfo(f.name, max(self.staging.size(f.path), 0))
+                        for f in self.journal.files(t, cluster, proc)]
+            try:
+                return self.backend.list_spool(cluster, proc)
+            except NoSuchJob as exc:
+                raise CondorSoapError(f"Failed to list the spool of job {cluster}.{proc}: "
+                                      "the job is not in the queue.") from exc
+            except BackendError as exc:
+                raise CondorSoapError(f"Failed to list the spool of job {cluster}.{proc}: {exc}") from exc
+
+    def close_spool(self, txn: Optional[TxnRef], cluster: int, proc: int) -> None:
+        self._act(txn, JobAction(ActionKind.CLOSE_SPOOL, cluster, proc), "Failed to set FilesRetrieved attribute.")
 
     # ads
-    def discover_job_requirements(self, job_ad: Optional[list[Attr]]) -> list[str]: ...
-    def create_job_template(self, cluster: int, proc: int, owner: Optional[str], universe: Universe,
-                            cmd: Optional[str], args: Optional[str], requirements: Optional[str]) -> list[Attr]: ...
+    def discover_job_requirements(self, job_ad: Optional[list[Attr]]) -> list[str]:
+        return template.job_requirements(job_ad)
 
-    def close(self) -> None: ...
+    def create_job_template(self, cluster: int, proc: int, owner: Optional[str], universe: Universe,
+                            cmd: Optional[str], args: Optional[str], requirements: Optional[str]) -> list[Attr]:
+        with self._backend():
+            version, platform = self.backend.version(), self.backend.platform()
+        return template.job_template(cluster, proc, owner, universe, cmd, args, requirements,
+                                     now=self._now(), version=version, platform=platform,
+                                     leave_in_queue=self.config.leave_in_queue)

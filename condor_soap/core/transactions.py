@@ -1,0 +1,113 @@
+"""The lease table: which transactions are open, their leases, and one lock per transaction.
+
+Leases follow architecture.rst ("Decisions"): every call carrying a transaction resets the
+lease to that element's ``duration`` (a missing one reuses the stored duration, ``< 1`` is
+FAIL "Could not extend transaction", spec §4.1 step 5); ``max_transaction_duration`` caps every
+lease. Deadlines are wall-clock times kept in the journal, so they survive a restart.
+
+Calls on one transaction are serialized by its lock; different transactions run in parallel.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
+
+from condor_soap.core.journal import OPEN, Journal
+from condor_soap.core.records import TxnRef
+from condor_soap.core.staging import Staging
+from condor_soap.errors import CondorSoapError, InvalidTransaction
+
+log = logging.getLogger(__name__)
+
+
+class TransactionTable:
+    """Open transactions, backed by the journal. Thread-safe."""
+
+    def __init__(self, journal: Journal, staging: Staging, clock: Callable[[], float],
+                 max_duration: int = -1) -> None:
+        self.journal = journal
+        self.staging = staging
+        self.clock = clock
+        self.max_duration = max_duration
+        self._locks: dict[int, threading.RLock] = {}
+        self._guard = threading.Lock()
+        self._random = random.SystemRandom()
+
+    def cap(self, duration: int) -> int:
+        """``duration`` limited by ``max_transaction_duration`` (when > 0)."""
+        return min(duration, self.max_duration) if self.max_duration > 0 else duration
+
+    def lock(self, txn: int) -> threading.RLock:
+        with self._guard:
+            return self._locks.setdefault(txn, threading.RLock())
+
+    def begin(self, duration: int) -> TxnRef:
+        """Open a transaction with a random non-zero int32 id (spec §6 row 14)."""
+        duration = max(1, self.cap(duration))
+        while True:
+            txn = self._random.randint(-2**31, 2**31 - 1)
+            if txn and self.journal.add_txn(txn, duration, self.clock() + duration):
+                return TxnRef(txn, duration)
+
+    @contextmanager
+    def enter(self, ref: Optional[TxnRef], required: bool, reset: bool = True) -> Iterator[Optional[int]]:
+        """The per-call prologue (spec §4.1): check the transaction, reset its lease and hold
+        its lock for the call. Yields the id, or None for a call without one."""
+        if ref is None or ref.id == 0:
+            if required:
+                raise InvalidTransaction()
+            yield None
+            return
+        with self.lock(ref.id):
+            row = self.journal.txn(ref.id)
+            if row is None or row.state != OPEN:
+                raise InvalidTransaction()
+            if row.deadline <= self.clock():
+                self._abort(ref.id)
+                raise InvalidTransaction()
+            if reset:
+                duration = row.duration if ref.duration is None else ref.duration
+                if duration < 1:
+                    raise CondorSoapError("Could not extend transaction")
+                self.extend(ref.id, duration)
+            yield ref.id
+
+    def extend(self, txn: int, duration: int) -> int:
+        """Reset the lease to ``duration`` (capped) seconds from now and store it."""
+        duration = self.cap(duration)
+        self.journal.set_lease(txn, duration, self.clock() + duration)
+        return duration
+
+    def abort(self, txn: int) -> None:
+        """Forget ``txn`` and delete its staged files (caller holds its lock)."""
+        self._abort(txn)
+
+    def _abort(self, txn: int) -> None:
+        self.journal.delete_txn(txn)
+        self.staging.remove_txn(txn)
+        with self._guard:
+            self._locks.pop(txn, None)
+
+    def reap(self) -> list[int]:
+        """Abort every open transaction whose lease ran out; returns their ids."""
+        now = self.clock()
+        reaped = []
+        for row in self.journal.txns():
+            if row.state != OPEN or row.deadline > now:
+                continue
+            lock = self.lock(row.id)
+            if not lock.acquire(blocking=False):
+                continue  # in a call right now; that call checks expiry itself
+            try:
+                current = self.journal.txn(row.id)
+                if current and current.state == OPEN and current.deadline <= self.clock():
+                    self._abort(row.id)
+                    reaped.append(row.id)
+            finally:
+                lock.release()
+        if reaped:
+            log.info("transactions expired: %s", ", ".join(map(str, reaped)))
+        return reaped
