@@ -13,6 +13,16 @@ from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 
 _names = itertools.count()
 
+# A job that runs until released a second time: the first run blocks (leader pid in
+# leader.pid, its child's in child.pid), later runs finish at once.
+RUN_TWICE = """echo $$ > leader.pid
+echo run >> runs.log
+if [ "$(wc -l < runs.log)" -ge 2 ]; then exit 0; fi
+sleep 300 &
+echo $! > child.pid
+wait
+"""
+
 
 def wait_for(fn: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "condition") -> Any:
     """Poll ``fn`` until it returns something truthy; fail the test after ``timeout`` seconds."""

@@ -12,18 +12,10 @@ import pytest
 
 from condor_soap.backends.base import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, JobAction
-from tests.backends.jobs import (Expr, act, new_job, spool_has, spool_text, status, submit, token,
+from tests.backends.jobs import (RUN_TWICE, act, new_job, spool_has, spool_text, status, submit, token,
                                  wait_for, wait_status)
 
 IDLE, RUNNING, REMOVED, COMPLETED, HELD = 1, 2, 3, 4, 5
-
-# A job that runs until released a second time: the first run blocks, later runs finish.
-RUN_TWICE = """echo run >> runs.log
-if [ "$(wc -l < runs.log)" -ge 2 ]; then exit 0; fi
-sleep 300 &
-echo $! > child.pid
-wait
-"""
 
 
 def test_is_a_backend(backend):
