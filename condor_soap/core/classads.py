@@ -114,10 +114,11 @@ def to_struct(ad: classad2.ClassAd, now: int, order: Iterable[str] = ()) -> list
            Attr("TargetType", AttrType.STRING, _type_name(ad, "TargetType")),
            Attr("ServerTime", AttrType.INTEGER, "%d" % now)]
     seen = set(_HEADER) | PRIVATE_ATTRS
-    for name in [*order, *ad.keys()]:
-        key = name.casefold()
-        if key in seen or name not in ad:
+    stored = {name.casefold(): name for name in ad.keys()}  # the ad's own spelling
+    for key in [*(n.casefold() for n in order), *stored]:
+        if key in seen or key not in stored:
             continue
+        name = stored[key]
         seen.add(key)
         attr = attr_of(name, ad)
         if attr is not None:
