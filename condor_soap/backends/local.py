@@ -2,7 +2,28 @@
 collector that describes this machine plus whatever clients advertise.
 
 State lives under ``<state_dir>/local/``: ``queue.sqlite3`` and ``spool/`` (HTCondor 7.5.5+
-layout, spec §4.6). See ``docs/architecture.rst`` for the restart and shutdown rules.
+layout, spec §4.6).
+
+Decisions:
+
+* Every job, whatever its universe or ``Requirements``, runs as a local process in its spool
+  directory (the job's ``Iwd`` attribute is not consulted). A relative ``Cmd``/``In``/``Out``/
+  ``Err`` names a file in the spool, an absolute one is used as is; ``Out``/``Err`` are
+  truncated at each start. Environment: ``PATH=/usr/local/bin:/usr/bin:/bin``, the service's
+  ``HOME``, ``_CONDOR_SCRATCH_DIR``, ``_CONDOR_SLOT``, ``BATCH_SYSTEM=HTCondor``, then the job's.
+* A job that cannot start is held with HTCondor's codes: 6 FailedToCreateProcess (exec failed,
+  no Cmd, bad Arguments/Environment), 8 UnableToOpenInput, 7 UnableToOpenOutput; the subcode is
+  the errno.
+* Hold and remove send SIGTERM to the job's process group, SIGKILL after ``kill_grace``; when a
+  job's main process exits, whatever is left of its group is SIGKILLed.
+* ``close()`` stops the job processes and puts their jobs back to idle at once; after a crash
+  the next start does the same (killing the old groups if they are still ours, checked by pid
+  start time and boot id), so both paths end in JobStatus 1 and the job runs again.
+* REMOVE with ``force`` on an already removed job moves it to the history at once
+  (``condor_rm -forcex``); on any other job it is a plain remove.
+* ``list_spool`` reports regular files only; ``read_spool`` refuses ``/``, NUL, ``.``/``..`` and
+  anything that is not a regular file (symlinks included).
+* Collector ads are keyed by (type, Name); a stored ad replaces the built-in ad of the same key.
 
 Lock order (never the reverse): ``_apply_lock`` -> store lock -> runner process lock.
 """
