@@ -1,0 +1,41 @@
+"""Wiring: backend -> cores -> Spyne application -> WSGI."""
+from __future__ import annotations
+
+import contextlib
+from typing import Optional
+
+from condor_soap.backends.base import Backend
+from condor_soap.config import Config
+from condor_soap.core.collector import CollectorCore
+from condor_soap.core.schedd import ScheddCore
+from condor_soap.wire.application import CondorApplication, Cores
+from condor_soap.wire.http import SoapHttp
+
+
+def build_backend(config: Config) -> Backend:
+    """The backend ``config.backend`` names (the htcondor one is imported only when chosen)."""
+    if config.backend == "htcondor":
+        from condor_soap.backends.htcondor import HTCondorBackend
+
+        return HTCondorBackend(config)
+    from condor_soap.backends.local import LocalBackend
+
+    return LocalBackend(config)
+
+
+def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
+    """The WSGI application serving both WSDLs and every operation on any path.
+
+    ``backend`` defaults to :func:`build_backend`. ``app.close()`` closes the cores and the
+    backend (also a given one).
+    """
+    with contextlib.ExitStack() as stack:
+        backend = backend or build_backend(config)
+        stack.callback(backend.close)
+        schedd = ScheddCore(config, backend)
+        stack.callback(schedd.close)
+        collector = CollectorCore(backend)
+        if hasattr(collector, "close"):
+            stack.callback(collector.close)
+        closing = stack.pop_all()  # from here on the app owns them
+    return SoapHttp(CondorApplication(Cores(schedd=schedd, collector=collector)), on_close=closing.close)

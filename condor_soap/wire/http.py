@@ -1,0 +1,68 @@
+"""The WSGI face of the service: GET serves the WSDLs, POST on any path runs SOAP.
+
+The original served its WSDLs as static files (``GET /condorSchedd.wsdl``, spec §2); clients
+that follow ``soap:address`` (JAX-WS) need it to name this server, so each WSDL is served with
+the scheme and ``Host`` the client used. ``/<anything>?wsdl`` serves the schedd WSDL, or the
+collector one when the path mentions the collector (``/condorCollector?wsdl``).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Optional
+
+from spyne.server.wsgi import WsgiApplication
+
+from condor_soap.wire.wsdl import render_wsdl
+
+WSDL_FILES = {"condorSchedd.wsdl": "condorSchedd", "condorCollector.wsdl": "condorCollector"}
+_HOST = re.compile(r"^[A-Za-z0-9._~\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+StartResponse = Callable[..., Any]
+
+
+def wsdl_name(path: str, query: str) -> Optional[str]:
+    """Which WSDL a GET of ``path?query`` asks for, if any."""
+    file_name = WSDL_FILES.get(path.rsplit("/", 1)[-1])
+    if file_name:
+        return file_name
+    if any(part.split("=", 1)[0].lower() == "wsdl" for part in query.split("&")):
+        return "condorCollector" if "ollector" in path else "condorSchedd"
+    return None
+
+
+def request_address(environ: dict) -> str:
+    """``scheme://host[:port]`` as the client addressed this server."""
+    host = environ.get("HTTP_HOST", "")
+    if not _HOST.match(host):  # absent or not a plain host: don't echo it into the WSDL
+        host = f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    return f"{environ['wsgi.url_scheme']}://{host}"
+
+
+class SoapHttp:
+    """WSGI application; ``close()`` runs ``on_close`` (stopping what serves the calls)."""
+
+    def __init__(self, application: Any, on_close: Callable[[], None] = lambda: None) -> None:
+        self._soap = WsgiApplication(application)
+        self._on_close = on_close
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        if method == "POST":
+            return self._soap(environ, start_response)
+        if method not in ("GET", "HEAD"):
+            return _text(start_response, "405 Method Not Allowed", "Method not allowed\n", [("Allow", "GET, HEAD, POST")])
+        name = wsdl_name(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        if name is None:
+            return _text(start_response, "404 Not Found", "Not found\n")
+        body = render_wsdl(name, request_address(environ))
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [] if method == "HEAD" else [body]
+
+    def close(self) -> None:
+        self._on_close()
+
+
+def _text(start_response: StartResponse, status: str, text: str, headers: Iterable = ()) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))), *headers])
+    return [body]

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test layer: the reference WSDLs and a WSGI app on real HTTP."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import waitress.server
+
+# In CI the repository is a fresh clone with shared/ beside it.
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """``shared/reference``: the verbatim gSOAP WSDLs of the original service."""
+    assert REFERENCE_DIR.is_dir(), f"reference WSDLs not found at {REFERENCE_DIR}"
+    return REFERENCE_DIR
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free loopback port; yields ``http://127.0.0.1:<port>/``."""
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="test-waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}/"
+    finally:
+        server.close()
+        thread.join(10)
