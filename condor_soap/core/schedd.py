@@ -374,6 +374,7 @@ class ScheddCore:
         with self.table.enter(txn, required=True) as t:
             self._own_job(t, cluster, proc)
             name = check_name(name)
+            hash_type = HashType(hash_type)
             if size < 0:
                 raise CondorSoapError(f"Invalid size {size} for file '{name}'.")
             if hash_type is HashType.MD5HASH:
