@@ -77,6 +77,7 @@ class LocalBackend:
         self._machine = MachineAds(self._host, config.max_running_jobs, self._root)
         self._apply_lock = threading.Lock()
         self._closed = False
+        self._next_sweep = 0.0
         self._recover()
         self._runner = Runner(self._store, self.spool_dir, config.max_running_jobs, self._host,
                               self._sweep, tick=tick, kill_grace=kill_grace)
@@ -158,7 +159,9 @@ class LocalBackend:
                 ad[name] = value
         if states.status(ad) == states.RUNNING:  # nothing runs it yet
             ad["JobStatus"] = states.IDLE
-        self._store.insert_job(job.cluster, job.proc, states.status(ad), str(ad))
+        owner = ad.get("Owner")
+        self._store.insert_job(job.cluster, job.proc, states.status(ad), owner if isinstance(owner, str) else "",
+                               str(ad))
 
     def _act(self, action: JobAction, kills: list[Key], gone: list[Key]) -> bool:
         """Apply one action inside the apply transaction; False if it does not apply."""
@@ -209,8 +212,8 @@ class LocalBackend:
     def _leave_queue(self) -> list[Key]:
         """Move finished jobs that may leave (LeaveJobInQueue not true) to the history."""
         gone = []
-        for cluster, proc, status, text in self._store.all_jobs():
-            if status not in (states.COMPLETED, states.REMOVED) or self._runner_live((cluster, proc)):
+        for cluster, proc, _status, text in self._store.all_jobs((states.COMPLETED, states.REMOVED)):
+            if self._runner_live((cluster, proc)):
                 continue
             ad = classad2.ClassAd(text)
             if states.leaves_queue(ad):
@@ -223,12 +226,17 @@ class LocalBackend:
         return runner is not None and runner.is_live(key)
 
     def _sweep(self) -> None:
-        """Runner tick: LeaveJobInQueue may depend on time, so it is re-checked periodically."""
+        """Runner tick: LeaveJobInQueue may depend on time, so it is re-checked periodically
+        (spaced out so that a large queue costs at most ~10% of a core)."""
+        if time.monotonic() < self._next_sweep:
+            return
+        started = time.monotonic()
         with self._apply_lock:
             with self._store.transaction():
                 gone = self._leave_queue()
             for key in gone:
                 self._delete_spool(key)
+        self._next_sweep = started + 10 * (time.monotonic() - started)
 
     def _delete_spool(self, key: Key) -> None:
         spool = self.spool_dir(*key)
@@ -313,11 +321,8 @@ class LocalBackend:
         stored = [(AdType(t), classad2.ClassAd(text)) for t, _name, text in self._store.live_ads()
                   if ad_type is None or t == ad_type]
         keys = {(t, ad.get("Name")) for t, ad in stored}
-        jobs = []
-        for cluster, proc, status, text in self._store.all_jobs():
-            owner = classad2.ClassAd(text).get("Owner")
-            jobs.append((cluster, proc, status, owner if isinstance(owner, str) else ""))
-        built = self._machine.build(ad_type, self.soap_address or "<127.0.0.1:0>", jobs, self._runner.running())
+        built = self._machine.build(ad_type, self.soap_address or "<127.0.0.1:0>", self._store.summary(),
+                                    self._runner.running())
         ads = [ad for t, ad in built if (t, ad.get("Name")) not in keys] + [ad for _t, ad in stored]
         return [ad for ad in ads if matches(constraint, ad)]
 

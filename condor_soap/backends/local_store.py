@@ -18,8 +18,8 @@ from typing import Iterator, Optional
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
-    cluster INTEGER NOT NULL, proc INTEGER NOT NULL, status INTEGER NOT NULL, ad TEXT NOT NULL,
-    PRIMARY KEY (cluster, proc));
+    cluster INTEGER NOT NULL, proc INTEGER NOT NULL, status INTEGER NOT NULL, owner TEXT NOT NULL,
+    ad TEXT NOT NULL, PRIMARY KEY (cluster, proc));
 CREATE TABLE IF NOT EXISTS history (
     cluster INTEGER NOT NULL, proc INTEGER NOT NULL, ad TEXT NOT NULL, left_at REAL NOT NULL,
     PRIMARY KEY (cluster, proc));
@@ -101,10 +101,10 @@ class Store:
             db.execute("INSERT INTO tokens (token, applied_at) VALUES (?, ?)", (token, time.time()))
 
     # jobs
-    def insert_job(self, cluster: int, proc: int, status: int, ad: str) -> None:
+    def insert_job(self, cluster: int, proc: int, status: int, owner: str, ad: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO jobs (cluster, proc, status, ad) VALUES (?, ?, ?, ?)",
-                       (cluster, proc, status, ad))
+            db.execute("INSERT INTO jobs (cluster, proc, status, owner, ad) VALUES (?, ?, ?, ?, ?)",
+                       (cluster, proc, status, owner, ad))
 
     def save_job(self, cluster: int, proc: int, status: int, ad: str) -> None:
         with self.transaction() as db:
@@ -127,11 +127,19 @@ class Store:
         with self._lock:
             return [tuple(r) for r in self._db.execute(sql + " ORDER BY cluster, proc", args)]
 
-    def all_jobs(self) -> list[tuple[int, int, int, str]]:
-        """(cluster, proc, status, ad text) of every queued job, in job order."""
+    def all_jobs(self, statuses: Optional[tuple[int, ...]] = None) -> list[tuple[int, int, int, str]]:
+        """(cluster, proc, status, ad text) of every queued job (of some statuses), in job order."""
+        sql, args = "SELECT cluster, proc, status, ad FROM jobs", ()
+        if statuses is not None:
+            sql, args = sql + f" WHERE status IN ({','.join('?' * len(statuses))})", statuses
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(sql + " ORDER BY cluster, proc", args)]
+
+    def summary(self) -> list[tuple[int, int, int, str]]:
+        """(cluster, proc, status, owner) of every queued job, without parsing ads."""
         with self._lock:
             return [tuple(r) for r in self._db.execute(
-                "SELECT cluster, proc, status, ad FROM jobs ORDER BY cluster, proc")]
+                "SELECT cluster, proc, status, owner FROM jobs ORDER BY cluster, proc")]
 
     def move_to_history(self, cluster: int, proc: int, ad: str) -> None:
         with self.transaction() as db:
