@@ -145,6 +145,11 @@ def from_struct(items: Optional[Iterable[Attr]]) -> classad2.ClassAd:
     for item in items or ():
         if item.name is None or not is_valid_name(item.name):
             continue
+        if item.name.casefold() in ("mytype", "targettype"):
+            # The original set the type name from the text, whatever the type tag said.
+            if item.value is not None:
+                ad[item.name] = item.value
+            continue
         try:
             ad[item.name] = value_of(item)
         except ValueError:

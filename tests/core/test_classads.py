@@ -78,7 +78,7 @@ def test_from_struct_rules():
     ad = from_struct([
         Attr(None, T.STRING, "nameless"),
         Attr("MyType", T.STRING, "Machine"),
-        Attr("TargetType", T.STRING, "Job"),
+        Attr("TargetType", T.EXPRESSION, "Job"),  # a type name, not a reference to Job
         Attr("S", T.STRING, 'a "quoted" C:\\dir'),
         Attr("Null", T.INTEGER, None),
         Attr("F", T.FLOAT, '"ON_EXIT"'),  # GeoFEST: type tag ignored, raw expression text
