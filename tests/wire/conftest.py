@@ -1,0 +1,72 @@
+"""Wire fixtures: the real service (local backend) and the wire over a recording fake core,
+both on real HTTP; raw-XML helpers are in :mod:`tests.wire.soap`."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from condor_soap import Config, create_app
+from condor_soap.wire.application import CondorApplication, Cores
+from condor_soap.wire.http import SoapHttp
+from tests.conftest import serve_in_thread
+
+
+class RecordingCore:
+    """Stands in for ScheddCore and CollectorCore: records every call as ``(name, args)``
+    and answers ``returns[name]``, or raises ``raises[name]``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+        self.returns: dict[str, Any] = {}
+        self.raises: dict[str, BaseException] = {}
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.returns.clear()
+        self.raises.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        def method(*args: Any) -> Any:
+            self.calls.append((name, args))
+            if name in self.raises:
+                raise self.raises[name]
+            return self.returns.get(name)
+        return method
+
+    def last(self, name: str) -> tuple:
+        """The arguments of the last call of ``name``."""
+        found = [args for called, args in self.calls if called == name]
+        assert found, f"{name} was not called; calls: {self.calls}"
+        return found[-1]
+
+
+@pytest.fixture(scope="session")
+def service_url(tmp_path_factory) -> Iterator[str]:
+    """The real application (local backend) on loopback HTTP, shared by the session."""
+    app = create_app(Config(state_dir=str(tmp_path_factory.mktemp("wire") / "state")))
+    try:
+        with serve_in_thread(app) as url:
+            yield url
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def _recording() -> Iterator[tuple[RecordingCore, str]]:
+    core = RecordingCore()
+    with serve_in_thread(SoapHttp(CondorApplication(Cores(schedd=core, collector=core)))) as url:
+        yield core, url
+
+
+@pytest.fixture
+def fake(_recording) -> RecordingCore:
+    """The recording core behind :func:`fake_url`, reset for each test."""
+    _recording[0].reset()
+    return _recording[0]
+
+
+@pytest.fixture
+def fake_url(_recording, fake) -> str:
+    """The wire application over :class:`RecordingCore`, on loopback HTTP."""
+    return _recording[1]
