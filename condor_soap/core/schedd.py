@@ -54,6 +54,9 @@ class ScheddCore:
         self.table = TransactionTable(self.journal, self.staging, self.clock,
                                       config.max_transaction_duration)
         self._closed = threading.Event()
+        # Crash-test failpoint, read once: "commit-after-journal" or "commit-after-apply"
+        # makes the process die there, as a power cut would (tests/functional).
+        self._failpoint = os.environ.get("CONDOR_SOAP_FAULT") or None
         self.recover()
         self._reaper = None
         if reap_interval:
@@ -64,6 +67,11 @@ class ScheddCore:
     # housekeeping
     def _now(self) -> int:
         return int(self.clock())
+
+    def _crash_at(self, point: str) -> None:
+        if self._failpoint == point:
+            log.critical("failpoint %s: exiting", point)
+            os._exit(86)
 
     @contextmanager
     def _backend(self, message: Optional[str] = None) -> Iterator[None]:
@@ -139,6 +147,7 @@ class ScheddCore:
             batch = CommitBatch(token=f"{t}:{uuid.uuid4().hex}", jobs=tuple(new_jobs),
                                 actions=tuple(self.journal.actions(t)))
             self.journal.mark_committing(t, batch)
+            self._crash_at("commit-after-journal")
             self._apply(t, batch)
 
     def _verify(self, f: FileRow) -> None:
@@ -160,6 +169,7 @@ class ScheddCore:
         except BackendError as exc:
             self.journal.reopen(t)
             raise CondorSoapError(f"Failed to commit transaction: {exc}") from exc
+        self._crash_at("commit-after-apply")
         for action in rejected:
             # An action that no longer applies at commit is skipped (architecture.rst).
             log.info("transaction %d: %s of %d.%s no longer applies", t, action.kind.value,
@@ -232,7 +242,10 @@ class ScheddCore:
             if not client_iwd:
                 ad["Iwd"] = spool
             now = self._now()
-            for name, default in (("JobStatus", views.IDLE), ("EnteredCurrentStatus", now), ("QDate", now)):
+            # FilesRetrieved too, so a hand-built ad's "FilesRetrieved =?= false" keeps the job
+            # in the queue until closeSpool, as a createJobTemplate ad does (spec §4.7).
+            for name, default in (("JobStatus", views.IDLE), ("EnteredCurrentStatus", now), ("QDate", now),
+                                  ("FilesRetrieved", False)):
                 if name not in ad:
                     ad[name] = default
             self.journal.save_job(t, cluster, proc, str(ad), True)

@@ -61,7 +61,7 @@ def test_submit_sets_iwd_transfer_files_and_defaults(core, fake, clock):
     assert ad["TransferInputFiles"] == "b.txt,a.txt"
     assert ad["Msg"] == 'say "hi" \\o/' and ad["F"] == "ON_EXIT" and ad["MyType"] == "Job"
     assert ad["N"] is classad2.Value.Undefined
-    assert (ad["JobStatus"], ad["EnteredCurrentStatus"]) == (1, int(clock()))
+    assert (ad["JobStatus"], ad["EnteredCurrentStatus"], ad["FilesRetrieved"]) == (1, int(clock()), False)
 
 
 def test_submit_client_values_win(core, fake):
