@@ -29,5 +29,10 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}/"
     finally:
-        server.close()
+        def stop() -> None:  # in the server's loop thread: close every socket, ending the loop
+            for dispatcher in list(server._map.values()):
+                dispatcher.close()
+
+        server.trigger.pull_trigger(stop)
         thread.join(10)
+        server.task_dispatcher.shutdown()

@@ -48,6 +48,8 @@ class SoapHttp:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if method == "POST":
+            if not environ.get("CONTENT_TYPE"):  # gSOAP did not look at it; Spyne refuses without
+                environ["CONTENT_TYPE"] = "text/xml"
             return self._soap(environ, start_response)
         if method not in ("GET", "HEAD"):
             return _text(start_response, "405 Method Not Allowed", "Method not allowed\n", [("Allow", "GET, HEAD, POST")])

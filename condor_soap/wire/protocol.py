@@ -19,7 +19,7 @@ from __future__ import annotations
 import binascii
 from typing import Any
 
-from spyne.error import ValidationError
+from spyne.error import Fault, ValidationError
 from spyne.model.binary import BINARY_ENCODING_BASE64
 from spyne.protocol.soap import Soap11
 
@@ -29,6 +29,19 @@ class LenientSoap11(Soap11):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(validator=None, parse_xsi_type=False, binary_encoding=BINARY_ENCODING_BASE64, **kw)
+
+    def create_in_document(self, ctx: Any, charset: Any = None) -> None:
+        try:
+            super().create_in_document(ctx, charset)
+        except StopIteration:  # Spyne's parser does not expect an empty body
+            raise Fault("Client.XMLSyntaxError", "Empty request") from None
+
+    def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
+        envelope = ctx.in_document[0]
+        body = envelope.find(f"{{{self.ns_soap_env}}}Body")
+        if body is not None and len(body) == 0:  # Spyne would fail with an AttributeError
+            raise Fault("Client.SoapError", "The SOAP Body holds no operation")
+        super().decompose_incoming_envelope(ctx, message)
 
     def base_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         text = element.text
