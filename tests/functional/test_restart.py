@@ -26,6 +26,7 @@ def _stage_job(proxy, txn, payload: bytes, send_all: bool = True):
 
 def _submit(proxy, txn, cluster, proc):
     ad = {"item": [{"name": "Cmd", "type": "STRING-ATTR", "value": "job.sh"},
+                   {"name": "FilesRetrieved", "type": "BOOLEAN-ATTR", "value": "FALSE"},
                    {"name": "LeaveJobInQueue", "type": "EXPRESSION-ATTR", "value": "FilesRetrieved =?= false"}]}
     assert proxy.submit(txn, cluster, proc, ad).status.code == "SUCCESS"
 
