@@ -2,9 +2,11 @@
 both on real HTTP; raw-XML helpers are in :mod:`tests.wire.soap`."""
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterator
 
 import pytest
+from lxml import etree
 
 from condor_soap import Config, create_app
 from condor_soap.wire.application import CondorApplication, Cores
@@ -70,3 +72,17 @@ def fake(_recording) -> RecordingCore:
 def fake_url(_recording, fake) -> str:
     """The wire application over :class:`RecordingCore`, on loopback HTTP."""
     return _recording[1]
+
+
+@pytest.fixture(scope="session")
+def reference_schema(reference_dir) -> etree.XMLSchema:
+    """The inline schemas of the reference condorSchedd and condorCollector WSDLs, merged:
+    what a response must be valid against."""
+    wsdl_types = "{http://schemas.xmlsoap.org/wsdl/}types/{http://www.w3.org/2001/XMLSchema}schema"
+    schedd, collector = (etree.parse(str(reference_dir / name)).getroot().find(wsdl_types)
+                         for name in ("condorSchedd.wsdl", "condorCollector.wsdl"))
+    merged = copy.deepcopy(schedd)
+    known = {el.get("name") for el in merged if isinstance(el.tag, str)}
+    merged.extend(copy.deepcopy(el) for el in collector
+                  if isinstance(el.tag, str) and el.get("name") and el.get("name") not in known)
+    return etree.XMLSchema(merged)

@@ -1,6 +1,7 @@
 """Raw SOAP over HTTP for the wire tests: build envelopes, post them, read the answer."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Optional
 
@@ -64,3 +65,16 @@ def post(url: str, body: bytes, headers: Optional[dict] = None) -> Reply:
 def call(url: str, name: str, children: str = "") -> Reply:
     """Post ``<c:name>children</c:name>`` and return the reply."""
     return post(url, envelope(op(name, children)))
+
+
+def check_shape(reply: Reply, operation: str, schema: etree.XMLSchema) -> None:
+    """HTTP 200, the wrapper ``{urn:condor}<operation>Response``, every child unqualified with
+    no namespace declaration, and the wrapper valid against ``schema``."""
+    assert reply.http_status == 200, reply.xml
+    wrapper = reply.answer
+    assert wrapper.tag == f"{{{TNS}}}{operation}Response"
+    for el in wrapper.iterdescendants():
+        assert etree.QName(el).namespace is None, f"qualified child {el.tag}"
+    body = reply.xml[reply.xml.index(b"Body"):]
+    assert body.count(b"xmlns") == 0, "namespace declarations below the Envelope"
+    schema.assertValid(etree.ElementTree(copy.deepcopy(wrapper)))

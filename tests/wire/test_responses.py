@@ -6,46 +6,18 @@ WSDL's schema (so no undeclared element, no undeclared enum literal, the declare
 """
 from __future__ import annotations
 
-import copy
 import logging
 
 import pytest
-from lxml import etree
 
 from condor_soap.core.records import Attr, AttrType, FileInfo, TxnRef
 from condor_soap.errors import (AlreadyExists, CondorSoapError, Incomplete, InvalidTransaction,
                                 UnknownJob)
-from tests.wire.soap import SOAP_ENV, TNS, Reply, call
+from tests.wire.soap import SOAP_ENV, call, check_shape
 
 TXN = "<transaction><id>42</id><duration>60</duration></transaction>"
 AD = [Attr("MyType", AttrType.STRING, "Job"), Attr("ClusterId", AttrType.INTEGER, "3"),
       Attr("Requirements", AttrType.EXPRESSION, 'OpSys == "LINUX"')]
-
-
-@pytest.fixture(scope="module")
-def reference_schema(reference_dir) -> etree.XMLSchema:
-    """The inline schema of the reference condorSchedd + condorCollector WSDLs, merged."""
-    schemas = []
-    for name in ("condorSchedd.wsdl", "condorCollector.wsdl"):
-        root = etree.parse(str(reference_dir / name)).getroot()
-        schemas.append(root.find("{http://schemas.xmlsoap.org/wsdl/}types/{http://www.w3.org/2001/XMLSchema}schema"))
-    merged = copy.deepcopy(schemas[0])
-    known = {el.get("name") for el in merged}
-    for el in schemas[1]:
-        if isinstance(el.tag, str) and el.get("name") and el.get("name") not in known:
-            merged.append(copy.deepcopy(el))
-    return etree.XMLSchema(merged)
-
-
-def check_shape(reply: Reply, operation: str, schema: etree.XMLSchema) -> None:
-    assert reply.http_status == 200, reply.xml
-    wrapper = reply.answer
-    assert wrapper.tag == f"{{{TNS}}}{operation}Response"
-    for el in wrapper.iterdescendants():
-        assert etree.QName(el).namespace is None, f"qualified child {el.tag}"
-    body = reply.xml[reply.xml.index(b"Body"):]
-    assert body.count(b"xmlns") == 0, "namespace declarations below the Envelope"
-    schema.assertValid(etree.ElementTree(copy.deepcopy(wrapper)))
 
 
 # (operation, request children, core method, core result or exception, expected (path, text) pairs;
