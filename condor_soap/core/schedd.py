@@ -74,12 +74,17 @@ class ScheddCore:
             os._exit(86)
 
     @contextmanager
-    def _backend(self, message: Optional[str] = None) -> Iterator[None]:
-        """Turn a :class:`BackendError` into FAIL with ``message`` (default: the backend's)."""
+    def _backend(self, message: str = "{exc}", *, no_job: Optional[str] = None,
+                 no_file: Optional[str] = None) -> Iterator[None]:
+        """The one translation of backend errors: FAIL with ``message``, or ``no_job`` /
+        ``no_file`` for :class:`NoSuchJob` / :class:`NoSuchFile`; ``{exc}`` in them is
+        replaced by the backend's own text."""
         try:
             yield
         except BackendError as exc:
-            raise CondorSoapError(message or str(exc) or "Backend failure") from exc
+            text = (no_job if isinstance(exc, NoSuchJob) else
+                    no_file if isinstance(exc, NoSuchFile) else None) or message
+            raise CondorSoapError(text.replace("{exc}", str(exc) or "backend failure")) from exc
 
     def recover(self) -> None:
         """Finish commits interrupted by a crash and abort expired transactions."""
@@ -164,11 +169,12 @@ class ScheddCore:
     def _apply(self, t: int, batch: CommitBatch) -> None:
         """Apply a journaled batch, then forget the transaction. A backend that applied
         nothing reopens it; any other failure leaves it "committing" for :meth:`recover`."""
-        try:
-            rejected = self.backend.apply(batch)
-        except BackendError as exc:
-            self.journal.reopen(t)
-            raise CondorSoapError(f"Failed to commit transaction: {exc}") from exc
+        with self._backend("Failed to commit transaction: {exc}"):
+            try:
+                rejected = self.backend.apply(batch)
+            except BackendError:
+                self.journal.reopen(t)
+                raise
         self._crash_at("commit-after-apply")
         for action in rejected:
             # An action that no longer applies at commit is skipped (architecture.rst).
@@ -329,10 +335,8 @@ class ScheddCore:
 
     def _act_now(self, action: JobAction, failure: str) -> list[JobAction]:
         """Apply one action at once, as its own batch; FAIL with ``failure`` if it did not."""
-        try:
+        with self._backend(failure):
             rejected = self.backend.apply(CommitBatch(token=uuid.uuid4().hex, actions=(action,)))
-        except BackendError as exc:
-            raise CondorSoapError(failure) from exc
         if rejected:
             raise CondorSoapError(failure)
         return rejected
@@ -449,28 +453,19 @@ class ScheddCore:
                         return f.read(length)
                 except OSError as exc:
                     raise CondorSoapError(f"Failed to open file '{name}', reason: {exc.strerror}") from exc
-            try:
+            opening = f"Failed to open file '{name}', reason: "
+            with self._backend(opening + "{exc}", no_file=opening + "No such file or directory",
+                               no_job=opening + f"job {cluster}.{proc} is not in the queue"):
                 return self.backend.read_spool(cluster, proc, name, offset, length)
-            except NoSuchJob as exc:
-                raise CondorSoapError(f"Failed to open file '{name}', reason: job {cluster}.{proc} "
-                                      "is not in the queue") from exc
-            except NoSuchFile as exc:
-                raise CondorSoapError(f"Failed to open file '{name}', reason: No such file or directory") from exc
-            except BackendError as exc:
-                raise CondorSoapError(f"Failed to open file '{name}', reason: {exc}") from exc
 
     def list_spool(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[FileInfo]:
         with self.table.enter(txn, required=False) as t:
             if t is not None and self.journal.job(t, cluster, proc) is not None:
                 return [FileInfo(f.name, max(self.staging.size(f.path), 0))
                         for f in self.journal.files(t, cluster, proc)]
-            try:
+            listing = f"Failed to list the spool of job {cluster}.{proc}: "
+            with self._backend(listing + "{exc}", no_job=listing + "the job is not in the queue."):
                 return self.backend.list_spool(cluster, proc)
-            except NoSuchJob as exc:
-                raise CondorSoapError(f"Failed to list the spool of job {cluster}.{proc}: "
-                                      "the job is not in the queue.") from exc
-            except BackendError as exc:
-                raise CondorSoapError(f"Failed to list the spool of job {cluster}.{proc}: {exc}") from exc
 
     def close_spool(self, txn: Optional[TxnRef], cluster: int, proc: int) -> None:
         self._act(txn, JobAction(ActionKind.CLOSE_SPOOL, cluster, proc), "Failed to set FilesRetrieved attribute.")
