@@ -1,0 +1,106 @@
+#!/bin/sh
+# The project's real HTCondor pool for tests: Debian trixie's condor + minicondor in a chroot.
+#
+#   tests/pool/pool.sh start    build the root once (about 2 minutes), start condor_master,
+#                               wait for the schedd, write the client config and an IDTOKEN
+#   tests/pool/pool.sh stop     stop condor_master
+#   tests/pool/pool.sh env      print the environment a client needs (CONDOR_CONFIG=...)
+#
+# Needs root. State lives in $CONDOR_POOL_DIR (default /var/tmp/condor-pool).
+set -eu
+DIR=${CONDOR_POOL_DIR:-/var/tmp/condor-pool}
+ROOT=$DIR/root
+SUBMITTER=${CONDOR_POOL_SUBMITTER:-condorsoap}   # jobs owned by root are refused
+CLIENT_CONFIG=$DIR/client.conf
+TOKENS=$DIR/tokens
+
+log() { echo "pool: $*" >&2; }
+
+mirror() {
+    # the Debian mirror this machine already uses
+    sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p; s/^deb \(http[^ ]*debian\)\/* .*/\1/p' \
+        /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1
+}
+
+in_root() { chroot "$ROOT" "$@"; }
+
+mount_root() {
+    mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+    mountpoint -q "$ROOT/dev" || mount --bind /dev "$ROOT/dev"
+}
+
+build() {
+    if [ ! -x "$ROOT/usr/sbin/condor_master" ]; then
+        command -v debootstrap >/dev/null || {
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+        if [ ! -f "$ROOT/etc/debian_version" ]; then
+            m=$(mirror); m=${m:-http://deb.debian.org/debian}
+            log "debootstrap trixie from $m"
+            mkdir -p "$DIR"
+            debootstrap --variant=minbase trixie "$ROOT" "$m" >"$DIR/debootstrap.log" 2>&1
+        fi
+        mount_root
+        cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+        log "installing condor and minicondor in the root"
+        in_root sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq condor minicondor' \
+            >"$DIR/install.log" 2>&1
+    fi
+    mount_root
+    in_root id "$SUBMITTER" >/dev/null 2>&1 || in_root useradd -m "$SUBMITTER"
+    cat >"$ROOT/etc/condor/config.d/99-condor-soap" <<CONF
+# Set by tests/pool/pool.sh: jobs cannot start in this sandbox otherwise.
+MOUNT_UNDER_SCRATCH =
+USE_PID_NAMESPACES = False
+BASE_CGROUP =
+# condor-soap's tests keep completed jobs briefly and poll often
+PERIODIC_EXPR_INTERVAL = 2
+SCHEDD_INTERVAL = 2
+CONF
+}
+
+running() { [ -f "$DIR/master.pid" ] && kill -0 "$(cat "$DIR/master.pid")" 2>/dev/null; }
+
+start() {
+    build
+    if ! running; then
+        log "starting condor_master"
+        in_root condor_master -pidfile /run/condor/master.pid
+        for _ in $(seq 1 50); do [ -s "$ROOT/run/condor/master.pid" ] && break; sleep 0.2; done
+        cp "$ROOT/run/condor/master.pid" "$DIR/master.pid"
+    fi
+    for _ in $(seq 1 150); do
+        in_root condor_q -totals >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    in_root condor_q -totals >/dev/null 2>&1 || { log "schedd did not come up"; exit 1; }
+    mkdir -p "$TOKENS"
+    chmod 700 "$TOKENS"
+    in_root condor_token_create -identity "$SUBMITTER@$(in_root condor_config_val UID_DOMAIN)" \
+        >"$TOKENS/condor-soap.token"
+    chmod 600 "$TOKENS/condor-soap.token"
+    cat >"$CLIENT_CONFIG" <<CONF
+# Client configuration for the pool in $ROOT (written by tests/pool/pool.sh)
+CONDOR_HOST = 127.0.0.1
+COLLECTOR_HOST = 127.0.0.1:9618
+SCHEDD_HOST = $(in_root condor_config_val SCHEDD_NAME 2>/dev/null || hostname)
+SEC_TOKEN_DIRECTORY = $TOKENS
+SEC_CLIENT_AUTHENTICATION_METHODS = IDTOKENS
+SEC_CLIENT_AUTHENTICATION = REQUIRED
+CONF
+    log "ready: CONDOR_CONFIG=$CLIENT_CONFIG"
+}
+
+stop() {
+    if running; then
+        in_root condor_off -master -fast >/dev/null 2>&1 || kill "$(cat "$DIR/master.pid")"
+        for _ in $(seq 1 100); do running || break; sleep 0.2; done
+    fi
+    rm -f "$DIR/master.pid"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    env) echo "CONDOR_CONFIG=$CLIENT_CONFIG" ;;
+    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
