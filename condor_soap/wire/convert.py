@@ -34,7 +34,16 @@ def data(value: Optional[Sequence[bytes]]) -> Optional[bytes]:
 # -- responses ------------------------------------------------------------------------------
 
 def status(code: StatusCode = StatusCode.SUCCESS, message: Optional[str] = SUCCESS_MESSAGE) -> m.Status:
+    """A ``Status``; the success ones are shared (answers are serialised, never modified)."""
+    if code is StatusCode.SUCCESS:
+        shared = _SUCCESS.get(message)
+        if shared is not None:
+            return shared
     return m.Status(code=code, message=message)
+
+
+_SUCCESS = {SUCCESS_MESSAGE: m.Status(code=StatusCode.SUCCESS, message=SUCCESS_MESSAGE),
+            None: m.Status(code=StatusCode.SUCCESS)}
 
 
 def class_ad(ad: Iterable[Attr]) -> m.ClassAdStruct:
