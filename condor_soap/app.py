@@ -38,4 +38,5 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
         if hasattr(collector, "close"):
             stack.callback(collector.close)
         closing = stack.pop_all()  # from here on the app owns them
-    return SoapHttp(CondorApplication(Cores(schedd=schedd, collector=collector)), on_close=closing.close)
+    return SoapHttp(CondorApplication(Cores(schedd=schedd, collector=collector)), on_close=closing.close,
+                    max_body=config.max_request_body_size)

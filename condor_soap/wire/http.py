@@ -39,10 +39,15 @@ def request_address(environ: dict) -> str:
 
 
 class SoapHttp:
-    """WSGI application; ``close()`` runs ``on_close`` (stopping what serves the calls)."""
+    """WSGI application; ``close()`` runs ``on_close`` (stopping what serves the calls).
 
-    def __init__(self, application: Any, on_close: Callable[[], None] = lambda: None) -> None:
-        self._soap = WsgiApplication(application)
+    ``max_body`` is the largest SOAP request read (Spyne's own default is 2 MiB, too small for
+    clients that send a whole file in one ``sendFile``).
+    """
+
+    def __init__(self, application: Any, on_close: Callable[[], None] = lambda: None,
+                 max_body: int = 1 << 30) -> None:
+        self._soap = WsgiApplication(application, max_content_length=max_body)
         self._on_close = on_close
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:

@@ -17,6 +17,7 @@ children are skipped; ``xsi:type`` is ignored (SOAP::Lite sends it on every elem
 from __future__ import annotations
 
 import binascii
+import logging
 from typing import Any
 
 from spyne.error import Fault, ValidationError
@@ -24,11 +25,27 @@ from spyne.model.binary import BINARY_ENCODING_BASE64
 from spyne.protocol.soap import Soap11
 
 
+LOGGED_REQUEST_CHARS = 2000
+
+
+def _shorten_logged_request(record: logging.LogRecord) -> bool:
+    """Spyne logs the whole request when it is not XML; keep only its start."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(arg[:LOGGED_REQUEST_CHARS] if isinstance(arg, (str, bytes)) else arg
+                            for arg in record.args)
+    return True
+
+
+logging.getLogger("spyne.protocol.soap.soap11.invalid").addFilter(_shorten_logged_request)
+
+
 class LenientSoap11(Soap11):
     """Soap11 in and out, reading requests the way gSOAP 2.7 did."""
 
     def __init__(self, **kw: Any) -> None:
-        super().__init__(validator=None, parse_xsi_type=False, binary_encoding=BINARY_ENCODING_BASE64, **kw)
+        # huge_tree: one sendFile may carry a whole file, far over libxml2's 10 MB text limit
+        super().__init__(validator=None, parse_xsi_type=False, binary_encoding=BINARY_ENCODING_BASE64,
+                         huge_tree=True, **kw)
 
     def create_in_document(self, ctx: Any, charset: Any = None) -> None:
         try:

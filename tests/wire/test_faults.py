@@ -2,6 +2,8 @@
 serving afterwards. Against the real application."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.wire.soap import envelope, op, post
@@ -59,3 +61,11 @@ def test_malformed_envelope_is_a_fault(service_url, body):
     reply = post(service_url, body)
     assert reply.http_status == 500
     assert reply.fault[0].split(":", 1)[-1].startswith("Client")
+
+
+def test_unparsable_request_is_logged_short(service_url, caplog):
+    with caplog.at_level(logging.ERROR, logger="spyne.protocol.soap.soap11.invalid"):
+        reply = post(service_url, b"<not-closed>" + b"x" * 200_000)
+    assert reply.http_status == 500
+    logged = [r.getMessage() for r in caplog.records if r.name == "spyne.protocol.soap.soap11.invalid"]
+    assert logged and all(len(message) < 5000 for message in logged)

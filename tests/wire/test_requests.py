@@ -2,6 +2,8 @@
 request. Raw XML over HTTP to the wire application on a recording fake core."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from condor_soap.core.records import AdType, Attr, AttrType, HashType, TxnRef, Universe
@@ -170,3 +172,12 @@ def test_any_path_dispatches_both_services(fake, fake_url, path):
     assert call(url, "queryStartdAds").http_status == 200
     assert call(url, "getVersionString").text("response/message") == "$CondorVersion: x $"
     assert fake.last("query_ads") == (AdType.STARTD, None)
+
+
+def test_whole_file_in_one_send_file(fake, fake_url):
+    """Some clients send a whole file in one sendFile (checklist §4.1 item 1): past Spyne's
+    2 MiB request default and libxml2's 10 MB text-node limit."""
+    payload = bytes(range(256)) * (12 * 4096)  # 12 MiB, 16 MiB of base64
+    call(fake_url, "sendFile", f"{TXN}<clusterId>1</clusterId><jobId>0</jobId><name>big</name><offset>0</offset>"
+         f"<data>{base64.b64encode(payload).decode()}</data>")
+    assert fake.last("send_file")[5] == payload
