@@ -89,7 +89,8 @@ def _named_types(services: Iterable[Any], operations: Iterable[Any]) -> list[Any
         visit(d.in_message)
         visit(d.out_message)
     unknown = found.difference(SCHEMA_ORDER)
-    assert not unknown, f"types missing from models.SCHEMA_ORDER: {unknown}"
+    if unknown:
+        raise LookupError(f"types missing from models.SCHEMA_ORDER: {unknown}")
     return [t for t in SCHEMA_ORDER if t in found]
 
 
