@@ -1,15 +1,10 @@
 """Fixtures that run the real service process and build zeep clients from WSDLs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import zeep
 
 from tests.functional.service_process import ServiceProcess
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
-
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):

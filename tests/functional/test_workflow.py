@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.conftest import REFERENCE, schedd_client
+from tests.functional.conftest import schedd_client
 
 _spec = importlib.util.spec_from_file_location(
     "zeep_workflow", Path(__file__).resolve().parents[2] / "examples" / "zeep_workflow.py")
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
     pytest.param("reference", id="reference-wsdl"),
     pytest.param("served", id="served-wsdl"),
 ])
-def test_full_workflow(service, wsdl):
-    wsdl_path = str(REFERENCE / "condorSchedd.wsdl") if wsdl == "reference" else None
+def test_full_workflow(service, wsdl, reference_dir):
+    wsdl_path = str(reference_dir / "condorSchedd.wsdl") if wsdl == "reference" else None
     proxy = schedd_client(service.url, wsdl_path)
     payload = os.urandom(3 * zeep_workflow.CHUNK + 12345)  # four chunks, the last one short
     steps: list[str] = []
