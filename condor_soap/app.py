@@ -35,8 +35,6 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
         schedd = ScheddCore(config, backend)
         stack.callback(schedd.close)
         collector = CollectorCore(backend)
-        if hasattr(collector, "close"):
-            stack.callback(collector.close)
         closing = stack.pop_all()  # from here on the app owns them
     return SoapHttp(CondorApplication(Cores(schedd=schedd, collector=collector)), on_close=closing.close,
                     max_body=config.max_request_body_size)
