@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import classad2
 
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
+from tests.polling import wait_for  # noqa: F401  (re-exported for the backend tests)
 
 _names = itertools.count()
 
@@ -22,18 +22,6 @@ sleep 300 &
 echo $! > child.pid
 wait
 """
-
-
-def wait_for(fn: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "condition") -> Any:
-    """Poll ``fn`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def token() -> str:

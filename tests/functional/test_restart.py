@@ -7,7 +7,8 @@ import pytest
 import requests
 
 from tests.functional.conftest import schedd_client
-from tests.functional.service_process import ServiceProcess, wait_until
+from tests.functional.service_process import ServiceProcess
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def test_kill_mid_transaction_keeps_everything(tmp_path):
         ad = proxy.getJobAd(None, cluster, proc)
         return ad.status.code == "SUCCESS" and {i.name: i.value for i in ad.classAd.item}["JobStatus"] == "4"
 
-    wait_until(completed, 60, what="job completion")
+    wait_for(completed, 60, what="job completion")
     size = {f.name: f.size for f in proxy.listSpool(None, cluster, proc).info.item}["out.dat"]
     assert proxy.getFile(None, cluster, proc, "out.dat", 0, size).data == payload
     svc.stop()
@@ -78,7 +79,7 @@ def test_kill_mid_commit_applies_exactly_once(tmp_path, fault):
     # the transaction is finished: its id is no longer valid
     assert proxy.commitTransaction(txn).code == "INVALIDTRANSACTION"
     staging = tmp_path / "state" / "staging"
-    wait_until(lambda: not any(p.is_file() for p in staging.rglob("*")) if staging.exists() else True,
+    wait_for(lambda: not any(p.is_file() for p in staging.rglob("*")) if staging.exists() else True,
                10, what="staged files cleaned up")
     svc.stop()
 
