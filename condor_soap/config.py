@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
             "bytes of MD5-verified uploads kept to answer ALREADYEXISTS (0 = off)"),
     # local backend
     Setting("max_running_jobs", int, 2, "local backend: jobs run at once"),
+    # htcondor backend (the pool itself is found through CONDOR_CONFIG / _CONDOR_* as usual)
+    Setting("schedd_name", _optional_str, None,
+            "htcondor backend: the schedd's Name (default: the local schedd, else the only one)"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
