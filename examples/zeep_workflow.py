@@ -11,6 +11,7 @@ getFile (chunks) -> closeSpool -> the job leaves the queue. Every step is printe
 from __future__ import annotations
 
 import argparse
+import getpass
 import hashlib
 import os
 import sys
@@ -65,7 +66,7 @@ def download(service, cluster: int, proc: int, name: str, size: int) -> bytes:
     return data
 
 
-def run_workflow(service, payload: bytes, log: Callable = print, timeout: float = 120.0) -> dict:
+def run_workflow(service, payload: bytes, owner: str, log: Callable = print, timeout: float = 120.0) -> dict:
     """Submit one job with input files, wait for it, fetch its output, close its spool."""
     txn = check(service.beginTransaction(60), "beginTransaction").transaction
     log(f"beginTransaction -> id {txn.id}, lease {txn.duration} s")
@@ -73,8 +74,7 @@ def run_workflow(service, payload: bytes, log: Callable = print, timeout: float 
     proc = check(service.newJob(txn, cluster), "newJob").integer
     log(f"newCluster/newJob -> job {cluster}.{proc}")
 
-    template = check(service.createJobTemplate(cluster, proc, os.environ.get("USER", "nobody"),
-                                               "VANILLA", "job.sh", "in.dat out.dat", None),
+    template = check(service.createJobTemplate(cluster, proc, owner, "VANILLA", "job.sh", "in.dat out.dat", None),
                      "createJobTemplate").classAd.item
     log(f"createJobTemplate -> {len(template)} attributes")
     extra = {"Out": "stdout.txt", "Err": "stderr.txt",
@@ -124,10 +124,12 @@ def main() -> int:
     parser.add_argument("url", help="the service URL, e.g. http://127.0.0.1:8080/")
     parser.add_argument("--wsdl", help="WSDL to build the client from (default: the served one)")
     parser.add_argument("--size", type=int, default=600_000, help="input file size in bytes")
+    parser.add_argument("--owner", default=getpass.getuser(),
+                        help="the job's Owner (on a real pool: the user the service submits as)")
     args = parser.parse_args()
     _, service = connect(args.url, args.wsdl)
     payload = os.urandom(args.size)
-    result = run_workflow(service, payload)
+    result = run_workflow(service, payload, args.owner)
     ok = (result["outputs"]["out.dat"] == payload
           and result["outputs"]["checksum.txt"].decode().strip() == hashlib.sha256(payload).hexdigest())
     print("output verified" if ok else "OUTPUT MISMATCH")

@@ -16,10 +16,11 @@ URL_LINE = re.compile(r"serving on (http://\S+/)")
 class ServiceProcess:
     """``python -m condor_soap serve --port 0`` on a state directory; restartable."""
 
-    def __init__(self, state_dir: Path, *args: str, env: Optional[dict] = None) -> None:
+    def __init__(self, state_dir: Path, *args: str, env: Optional[dict] = None, owner: str = "nobody") -> None:
         self.state_dir = Path(state_dir)
         self.args = args
         self.env = env or {}
+        self.owner = owner  # the Owner its jobs should carry
         self.proc: Optional[subprocess.Popen] = None
         self.url: Optional[str] = None
         self.log_path = self.state_dir.parent / f"{self.state_dir.name}.service.log"

@@ -7,7 +7,6 @@ import pytest
 import requests
 
 from tests.functional.conftest import schedd_client
-from tests.functional.service_process import ServiceProcess
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.slow
@@ -38,8 +37,8 @@ def _jobs_of(proxy, cluster):
     return response.classAdArray.item if response.classAdArray else []
 
 
-def test_kill_mid_transaction_keeps_everything(tmp_path):
-    svc = ServiceProcess(tmp_path / "state")
+def test_kill_mid_transaction_keeps_everything(make_service):
+    svc = make_service()
     proxy = schedd_client(svc.start())
     payload = os.urandom(300_000)
     txn = proxy.beginTransaction(300).transaction
@@ -63,8 +62,8 @@ def test_kill_mid_transaction_keeps_everything(tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["commit-after-journal", "commit-after-apply"])
-def test_kill_mid_commit_applies_exactly_once(tmp_path, fault):
-    svc = ServiceProcess(tmp_path / "state")
+def test_kill_mid_commit_applies_exactly_once(make_service, fault):
+    svc = make_service()
     proxy = schedd_client(svc.start(CONDOR_SOAP_FAULT=fault))
     txn = proxy.beginTransaction(300).transaction
     cluster, proc = _stage_job(proxy, txn, b"payload")
@@ -78,14 +77,14 @@ def test_kill_mid_commit_applies_exactly_once(tmp_path, fault):
     assert len(jobs) == 1, "the interrupted commit was completed exactly once"
     # the transaction is finished: its id is no longer valid
     assert proxy.commitTransaction(txn).code == "INVALIDTRANSACTION"
-    staging = tmp_path / "state" / "staging"
+    staging = svc.state_dir / "staging"
     wait_for(lambda: not any(p.is_file() for p in staging.rglob("*")) if staging.exists() else True,
                10, what="staged files cleaned up")
     svc.stop()
 
 
-def test_sigterm_is_a_clean_shutdown(tmp_path):
-    svc = ServiceProcess(tmp_path / "state")
+def test_sigterm_is_a_clean_shutdown(make_service):
+    svc = make_service()
     proxy = schedd_client(svc.start())
     txn = proxy.beginTransaction(300).transaction
     assert svc.stop() == 0

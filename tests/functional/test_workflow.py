@@ -28,7 +28,7 @@ def test_full_workflow(service, wsdl, reference_dir):
     payload = os.urandom(3 * zeep_workflow.CHUNK + 12345)  # four chunks, the last one short
     steps: list[str] = []
 
-    result = zeep_workflow.run_workflow(proxy, payload, log=steps.append)
+    result = zeep_workflow.run_workflow(proxy, payload, service.owner, log=steps.append)
 
     assert result["states"][-1] == "4"
     assert result["exit_code"] == "0"
@@ -50,7 +50,7 @@ def test_example_script_runs(service):
     import sys
 
     script = Path(__file__).resolve().parents[2] / "examples" / "zeep_workflow.py"
-    run = subprocess.run([sys.executable, str(script), service.url, "--size", "70000"],
+    run = subprocess.run([sys.executable, str(script), service.url, "--size", "70000", "--owner", service.owner],
                          capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "output verified" in run.stdout

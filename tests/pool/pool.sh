@@ -4,6 +4,7 @@
 #   tests/pool/pool.sh start    build the root once (about 2 minutes), start condor_master,
 #                               wait for the schedd, write the client config and an IDTOKEN
 #   tests/pool/pool.sh stop     stop condor_master
+#   tests/pool/pool.sh status   exit 0 if the pool is running
 #   tests/pool/pool.sh env      print the environment a client needs (CONDOR_CONFIG=...)
 #
 # Needs root. State lives in $CONDOR_POOL_DIR (default /var/tmp/condor-pool).
@@ -101,6 +102,7 @@ stop() {
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
+    status) running ;;
     env) echo "CONDOR_CONFIG=$CLIENT_CONFIG" ;;
-    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
 esac
