@@ -3,6 +3,7 @@
 #
 #   tests/pool/pool.sh start    build the root once (about 2 minutes), start condor_master,
 #                               wait for the schedd, write the client config and an IDTOKEN
+#   tests/pool/pool.sh build    only build the root (also used for the Python 3.13 test run)
 #   tests/pool/pool.sh stop     stop condor_master
 #   tests/pool/pool.sh status   exit 0 if the pool is running
 #   tests/pool/pool.sh env      print the environment a client needs (CONDOR_CONFIG=...)
@@ -42,6 +43,8 @@ build() {
         fi
         mount_root
         cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+        # this machine's CA bundle: HTTPS (PyPI) may go through a proxy whose CA only it has
+        cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/host-ca-certificates.crt" 2>/dev/null || true
         log "installing condor and minicondor in the root"
         in_root sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq condor minicondor' \
             >"$DIR/install.log" 2>&1
@@ -56,6 +59,9 @@ BASE_CGROUP =
 # condor-soap's tests keep completed jobs briefly and poll often
 PERIODIC_EXPR_INTERVAL = 2
 SCHEDD_INTERVAL = 2
+# the htcondor backend's insertAd: the submit identity may advertise ads (ADVERTISE_* falls
+# back to DAEMON). A test pool only: see docs/htcondor-backend.rst for a production pool.
+ALLOW_DAEMON = \$(ALLOW_DAEMON) $SUBMITTER@\$(UID_DOMAIN)
 CONF
 }
 
@@ -63,7 +69,9 @@ running() { [ -f "$DIR/master.pid" ] && kill -0 "$(cat "$DIR/master.pid")" 2>/de
 
 start() {
     build
-    if ! running; then
+    if running; then
+        in_root condor_reconfig >/dev/null 2>&1 || true   # pick up a changed config section
+    else
         log "starting condor_master"
         in_root condor_master -pidfile /run/condor/master.pid
         for _ in $(seq 1 50); do [ -s "$ROOT/run/condor/master.pid" ] && break; sleep 0.2; done
@@ -101,8 +109,9 @@ stop() {
 
 case "${1:-}" in
     start) start ;;
+    build) build ;;
     stop) stop ;;
     status) running ;;
     env) echo "CONDOR_CONFIG=$CLIENT_CONFIG" ;;
-    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+    *) echo "usage: $0 start|build|stop|status|env" >&2; exit 2 ;;
 esac
