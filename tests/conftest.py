@@ -83,14 +83,19 @@ def _pool_missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def real_pool() -> Iterator[Pool]:
+def pool_host() -> None:
+    """This machine can build the Debian trixie root of tests/pool (skips with the reason)."""
+    missing = _pool_missing()
+    if missing:
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def real_pool(pool_host) -> Iterator[Pool]:
     """Start (building once, ~2 min) the Debian trixie HTCondor pool; stop it afterwards
     unless it was already running. Skips only with the exact reason, and never under CI."""
     import subprocess
 
-    missing = _pool_missing()
-    if missing:
-        pytest.skip(missing)
     pool_dir = Path(os.environ.get("CONDOR_POOL_DIR", "/var/tmp/condor-pool"))
     was_running = subprocess.run([str(POOL_SCRIPT), "status"], capture_output=True).returncode == 0
     started = subprocess.run([str(POOL_SCRIPT), "start"], capture_output=True, text=True, timeout=1200)
