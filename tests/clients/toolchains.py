@@ -160,8 +160,8 @@ TOOLCHAINS: list[Toolchain] = [
         "echo wsdl-tsclient $(node -p \"require('{node}/node_modules/wsdl-tsclient/package.json').version\") "
         "typescript $({node}/node_modules/.bin/tsc --version)",
         [Step("generate", "{repo}/tests/clients/wsdl-tsclient/generate.sh {node} {schedd_file} {collector_file}"),
-         Step("build", "{node}/node_modules/.bin/tsc -p ."),
-         Step("run", "NODE_PATH={node}/node_modules node dist/workflow.js " + RUN_ARGS)],
+         Step("build", "node_modules/.bin/tsc -p ."),
+         Step("run", "node dist/workflow.js " + RUN_ARGS)],
         notes="the generated index.ts needs a rename (service name = port name)"),
     Toolchain(
         "soap4r", "Ruby soap4r (generated driver)", "Ruby", "tests/clients/soap4r/workflow.rb",
