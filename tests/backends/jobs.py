@@ -33,7 +33,7 @@ def job_ad(backend, cluster: int, proc: int, **attrs: Any) -> str:
     ad = classad2.ClassAd()
     ad["ClusterId"] = cluster
     ad["ProcId"] = proc
-    ad["Owner"] = "tester"
+    ad["Owner"] = getattr(backend, "test_owner", "tester")  # set by the htcondor fixture
     ad["JobUniverse"] = 5
     ad["JobStatus"] = 1
     ad["In"] = ad["Out"] = ad["Err"] = "/dev/null"
@@ -91,8 +91,9 @@ def status(backend, cluster: int, proc: int) -> Optional[int]:
     return None if ad is None else ad.get("JobStatus")
 
 
-def wait_status(backend, cluster: int, proc: int, wanted: int, timeout: float = 15.0):
-    """Wait until the job has JobStatus ``wanted``; returns its ad."""
+def wait_status(backend, cluster: int, proc: int, wanted: int, timeout: float = 60.0):
+    """Wait until the job has JobStatus ``wanted``; returns its ad. (A real pool takes a few
+    seconds to match and start a job, hence the generous bound.)"""
     def check():
         ad = backend.job(cluster, proc)
         return ad if ad is not None and ad.get("JobStatus") == wanted else None
