@@ -121,7 +121,8 @@ TOOLCHAINS: list[Toolchain] = [
     Toolchain(
         "kdsoap", "KDSoap kdwsdl2cpp (Qt 5)", "C++/Qt", "tests/clients/kdsoap/workflow.cpp",
         dpkg("libkdsoap-bin", "qtbase5-dev"),
-        [Step("generate", "kdwsdl2cpp -both schedd {schedd_file} && kdwsdl2cpp -both collector {collector_file} "
+        [Step("generate", "kdwsdl2cpp -namespace Schedd -both schedd {schedd_file} "
+                          "&& kdwsdl2cpp -namespace Collector -both collector {collector_file} "
                           "&& moc schedd.h -o moc_schedd.cpp && moc collector.h -o moc_collector.cpp"),
          Step("build", "g++ -fPIC -o workflow -I. -I/usr/include/KDSoapClient {repo}/tests/clients/kdsoap/workflow.cpp "
                        "schedd.cpp collector.cpp moc_schedd.cpp moc_collector.cpp "
