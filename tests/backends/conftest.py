@@ -3,6 +3,8 @@ the htcondor backend on the project's real pool (``real_pool``, tests/conftest.p
 ``make_local`` / ``make_htcondor`` build backends for the backend-specific tests."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from condor_soap.backends.local import LocalBackend
@@ -48,11 +50,17 @@ def remove_jobs_under(state_dir: str) -> None:
     constraint = f"substr(SUBMIT_Iwd, 0, {len(prefix)}) == {classad2.quote(prefix)}"
     schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
                                                            htcondor2.param.get("SCHEDD_HOST")))
-    for action in (htcondor2.JobAction.Remove, htcondor2.JobAction.RemoveX):
-        try:
-            schedd.act(action, constraint, ("test teardown", None))
-        except htcondor2.HTCondorException:
-            pass  # the pool may be down on purpose
+    try:
+        schedd.act(htcondor2.JobAction.Remove, constraint, ("test teardown", None))
+        # Forcing a job out while its shadow still runs orphans the starter, which then holds
+        # its slot for a whole job lease: wait (bounded) for the shadows to exit first.
+        deadline = time.monotonic() + 30
+        while schedd.query(f"({constraint}) && RemoteHost isnt undefined", ["ClusterId"]) and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+        schedd.act(htcondor2.JobAction.RemoveX, constraint, ("test teardown", None))
+    except htcondor2.HTCondorException:
+        pass  # the pool may be down on purpose
 
 
 @pytest.fixture
