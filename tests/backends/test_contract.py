@@ -112,12 +112,10 @@ def test_v1_args_and_env(backend, staging):
     assert spool_text(backend, job.cluster, job.proc, "out") == "2:a:b\n1-2\n"
 
 
-def test_hold_stops_and_release_reruns_real_pool(backend, backend_name, staging):
+def hold_and_rerun_on_a_real_pool(backend, backend_name, staging):
     """On a real pool each run starts from the spooled input (a fresh scratch directory), and
     the job's files are only seen once its output came back: hold a running job, release it,
     and the second run completes."""
-    if backend_name != "htcondor":
-        pytest.skip("the local backend runs in the spool itself: see test_hold_stops_and_release_reruns")
     c, p = submit(backend, staging, "echo run >> runs.log\nsleep 8\n")
     wait_status(backend, c, p, RUNNING)
     assert act(backend, ActionKind.HOLD, c, p, reason="wait a moment") == []
@@ -133,8 +131,9 @@ def test_hold_stops_and_release_reruns_real_pool(backend, backend_name, staging)
 
 
 def test_hold_stops_and_release_reruns(backend, backend_name, staging):
-    if backend_name == "htcondor":
-        pytest.skip("RUN_TWICE keeps state in the spool between runs: see ..._real_pool")
+    if backend_name == "htcondor":  # RUN_TWICE keeps state in the spool between runs
+        hold_and_rerun_on_a_real_pool(backend, backend_name, staging)
+        return
     c, p = submit(backend, staging, RUN_TWICE)
     wait_status(backend, c, p, RUNNING)
     wait_for(lambda: spool_has(backend, c, p, "child.pid"), what="child started")
