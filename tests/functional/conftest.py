@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import getpass
-import importlib.util
 
 import pytest
 import zeep
@@ -14,8 +13,6 @@ BACKENDS = [
     pytest.param("local", id="local"),
     pytest.param("htcondor", id="htcondor", marks=pytest.mark.real_pool),
 ]
-if importlib.util.find_spec("condor_soap.backends.htcondor") is None:  # TEMPORARY: until it lands
-    BACKENDS.pop()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
