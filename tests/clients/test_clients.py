@@ -91,6 +91,11 @@ def test_client(toolchain: str, wsdl: str, toolchains, condor_service, owner, no
         start = time.monotonic()
         try:
             done = run_step(command, work, env, step.timeout)
+        except ToolchainHang as hang:
+            log = work / "gen.log"
+            if chain.hang_evidence and chain.hang_evidence not in (log.read_text(errors="replace") if log.exists() else ""):
+                raise StepFailed(f"{step.phase} hung without logging {chain.hang_evidence!r}: {hang}") from None
+            raise
         finally:
             timings[step.phase] = timings.get(step.phase, 0.0) + time.monotonic() - start
         if done.returncode != 0:

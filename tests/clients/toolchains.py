@@ -47,6 +47,8 @@ class Toolchain:
     steps: list[Step]
     # WSDL kind -> (upstream reason, exception the test must raise to prove it)
     expected_failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # text a hanging step must have logged (gen.log) for the hang to count as the known one
+    hang_evidence: str = ""
     notes: str = ""
     apt: Optional[str] = None
 
@@ -138,13 +140,26 @@ TOOLCHAINS: list[Toolchain] = [
         "perl", "Perl SOAP::WSDL wsdl2perl", "Perl", "tests/clients/perl/workflow.pl",
         dpkg("libsoap-wsdl-perl"),
         [Step("generate", "wsdl2perl -b lib {schedd_url} > gen.log 2>&1 && wsdl2perl -b lib {collector_url} >> gen.log 2>&1",
-              timeout=60),
+              timeout=20),
          Step("run", "perl -Ilib {repo}/tests/clients/perl/workflow.pl " + RUN_ARGS)],
+        hang_evidence="Deep recursion on anonymous subroutine",
         expected_failures={
-            kind: ("SOAP::WSDL 3.004 wsdl2perl never finishes on a recursive complexType: Status.next is a "
-                   "Status (as in the original WSDL). test_perl_recursion_is_the_cause shows it finishes at "
-                   "once on the same WSDL without Status.next.", "ToolchainHang")
+            kind: ("SOAP::WSDL 3.004 wsdl2perl (unmaintained) never finishes on a recursive complexType "
+                   "(\"Deep recursion\" in Template::Document): Status.next is a Status, as in the original "
+                   "WSDL; killed after 20 s. The same generator finishes in about 1 s on the same WSDL "
+                   "without Status.next, and that client passes (next row)", "ToolchainHang")
             for kind in ("reference", "served")},
+        apt="libsoap-wsdl-perl"),
+    Toolchain(
+        "perl-norec", "Perl SOAP::WSDL wsdl2perl, WSDL without Status.next", "Perl",
+        "tests/clients/perl/workflow.pl",
+        dpkg("libsoap-wsdl-perl"),
+        [Step("generate", "for w in {schedd_file} {collector_file}; do "
+                          "grep -v '<element name=\"next\" type=\"condor:Status\"' $w > $(basename $w); "
+                          "wsdl2perl -b lib file://{work}/$(basename $w) >> gen.log 2>&1; done", timeout=60),
+         Step("run", "perl -Ilib {repo}/tests/clients/perl/workflow.pl " + RUN_ARGS)],
+        notes="generated from a copy of the WSDL without the one element Status.next (the service never "
+              "sends it); proves the wsdl2perl hang above is the recursion and that SOAP::WSDL clients work",
         apt="libsoap-wsdl-perl"),
     Toolchain(
         "node-soap", "node soap", "JavaScript", "examples/javascript/condor_workflow.js",
