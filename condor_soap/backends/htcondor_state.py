@@ -73,11 +73,9 @@ class IdMap:
         key = (cluster, proc)
         if key in self.to_real:
             return self.to_real[key]
-        if key in self.to_client:
+        real_cluster = self.real_cluster(cluster)
+        if real_cluster is None or (real_cluster, proc) in self.to_client:
             return None  # that real job is known to the client under another id
-        real_cluster = self.cluster_to_real.get(cluster, cluster)
-        if real_cluster == cluster and cluster in self.cluster_to_client:
-            return None  # real cluster of another client cluster
         return real_cluster, proc
 
     def client(self, cluster: int, proc: int) -> Optional[Key]:
@@ -85,10 +83,13 @@ class IdMap:
         key = (cluster, proc)
         if key in self.to_client:
             return self.to_client[key]
-        if key in self.to_real:
-            return None
-        client_cluster = self.cluster_to_client.get(cluster, cluster)
-        if client_cluster == cluster and cluster in self.cluster_to_real:
+        if cluster in self.cluster_to_client:
+            client_cluster = self.cluster_to_client[cluster]
+        elif cluster in self.cluster_to_real:
+            return None  # a foreign cluster whose id is a client cluster of ours
+        else:
+            client_cluster = cluster
+        if (client_cluster, proc) in self.to_real:
             return None
         return client_cluster, proc
 

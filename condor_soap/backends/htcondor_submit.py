@@ -5,12 +5,13 @@ HTCondor needs submit *commands* for what it acts on at submit time (``executabl
 other attribute the client set goes in as ``MY.<Name> = <expr>`` so it reaches the job ad with
 the client's value. The schedd's queue parses values in *old* ClassAd syntax, so values are
 written with ``printOld`` and checked to read back unchanged (a string with a newline, or one
-ending in a backslash, cannot be stored and fails the commit). ``$`` is written ``$(DOLLAR)`` so
-the submit language does not expand macros in client text.
+ending in a backslash, cannot be stored and fails the commit). The ``$`` of a macro in client
+text is written ``$(DOLLAR)`` so the submit language does not expand it.
 """
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional
 
 import classad2
@@ -33,6 +34,8 @@ COMMANDS = {"in": "input", "out": "output", "err": "error", "transferinputfiles"
 UNIVERSES = {1: "standard", 4: "pvm", 5: "vanilla", 7: "scheduler", 8: "mpi", 9: "grid", 10: "java",
              11: "parallel", 12: "local", 13: "vm"}
 
+_MACRO = re.compile(r"(?<!\$)\$(?=\w*\()")
+
 #: Internal attributes the backend adds to every job it queues.
 TOKEN_ATTR = "CondorSoapToken"
 JOB_ATTR = "CondorSoapJob"
@@ -43,7 +46,9 @@ class Untranslatable(ValueError):
 
 
 def _escape(text: str) -> str:
-    return text.replace("$", "$(DOLLAR)")
+    # "$(name)" and "$NAME(...)" are submit macros; "$$(...)" is left for match time by
+    # HTCondor itself (as it would be in the original's queue), so it is kept as written.
+    return _MACRO.sub("$(DOLLAR)", text)
 
 
 def old_text(ad: classad2.ClassAd, name: str) -> str:

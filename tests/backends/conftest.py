@@ -48,9 +48,9 @@ def remove_jobs_under(state_dir: str) -> None:
 
     prefix = state_dir.rstrip("/") + "/"
     constraint = f"substr(SUBMIT_Iwd, 0, {len(prefix)}) == {classad2.quote(prefix)}"
-    schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
-                                                           htcondor2.param.get("SCHEDD_HOST")))
     try:
+        schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
+                                                               htcondor2.param.get("SCHEDD_HOST")))
         schedd.act(htcondor2.JobAction.Remove, constraint, ("test teardown", None))
         # Forcing a job out while its shadow still runs orphans the starter, which then holds
         # its slot for a whole job lease: wait (bounded) for the shadows to exit first.

@@ -24,7 +24,7 @@ mirror() {
         /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1
 }
 
-in_root() { chroot "$ROOT" "$@"; }
+in_root() { env -u CONDOR_CONFIG chroot "$ROOT" "$@"; }  # the host client config is not the root's
 
 mount_root() {
     mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
