@@ -71,7 +71,7 @@ TOOLCHAINS: list[Toolchain] = [
         notes="dynamic client"),
     Toolchain(
         "xsdata", "xsdata (generated dataclasses)", "Python", "tests/clients/xsdata/workflow.py",
-        "{venv}/bin/xsdata --version | head -1",
+        "{venv}/bin/python -c 'from importlib.metadata import version; print(\"xsdata\", version(\"xsdata\"))'",
         [Step("generate", "PATH={venv}/bin:$PATH {venv}/bin/xsdata generate {schedd_file} --package condor_schedd "
                           "> gen.log && PATH={venv}/bin:$PATH {venv}/bin/xsdata generate {collector_file} "
                           "--package condor_collector >> gen.log"),
@@ -174,14 +174,14 @@ TOOLCHAINS: list[Toolchain] = [
     Toolchain(
         "wsdl-tsclient", "wsdl-tsclient + tsc", "TypeScript", "tests/clients/wsdl-tsclient/workflow.ts",
         "echo wsdl-tsclient $(node -p \"require('{node}/node_modules/wsdl-tsclient/package.json').version\") "
-        "typescript $({node}/node_modules/.bin/tsc --version)",
+        "typescript $({node}/node_modules/.bin/tsc --version | sed 's/Version //')",
         [Step("generate", "{repo}/tests/clients/wsdl-tsclient/generate.sh {node} {schedd_file} {collector_file}"),
          Step("build", "node_modules/.bin/tsc -p ."),
          Step("run", "node dist/workflow.js " + RUN_ARGS)],
         notes="the generated index.ts needs a rename (service name = port name)"),
     Toolchain(
         "soap4r", "Ruby soap4r (generated driver)", "Ruby", "tests/clients/soap4r/workflow.rb",
-        dpkg("ruby-soap4r") + " && ruby --version",
+        dpkg("ruby-soap4r") + " && ruby -e 'puts \"ruby #{{RUBY_VERSION}}\"'",
         [Step("generate", "ruby {repo}/tests/clients/soap4r/generate.rb {schedd_file} gen/schedd Schedd "
                           "&& ruby {repo}/tests/clients/soap4r/generate.rb {collector_file} gen/collector Collector"),
          Step("run", "ruby {repo}/tests/clients/soap4r/workflow.rb " + RUN_ARGS)],
