@@ -36,8 +36,9 @@ def client(url: str, owner: str, rounds: int, jitter: float, ids: list, errors: 
             cluster = service.newCluster(txn).integer
             proc = service.newJob(txn, cluster).integer
             time.sleep(random.uniform(0, jitter))  # clients take different times to fill a job
-            ad = service.createJobTemplate(cluster, proc, owner, "VANILLA", "/bin/true", "", None).classAd.item
-            status = service.submit(txn, cluster, proc, {"item": ad})
+            ad = service.createJobTemplate(cluster, proc, owner, "VANILLA", "/bin/true", "x", None).classAd.item
+            ad = [item for item in ad if item.value is not None]  # zeep reads an empty value as None
+            status = service.submit(txn, cluster, proc, {"item": ad}).status
             if status.code != "SUCCESS":
                 raise RuntimeError(f"submit: {status.code} {status.message}")
             status = service.commitTransaction(txn)
@@ -56,8 +57,12 @@ def main() -> int:
     parser.add_argument("--owner", default=os.environ.get("CONDOR_POOL_SUBMITTER", "condorsoap"))
     args = parser.parse_args()
 
+    import logging
+
     import htcondor2
     import waitress.server
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" is expected here
 
     from condor_soap import Config, create_app
 

@@ -6,7 +6,9 @@ The schedd is ``Config.schedd_name``, else ``SCHEDD_HOST``, else the local sched
 schedd the collector knows. Its location is cached briefly and forgotten on any failure, so a
 restarted schedd (new address) is found again; no connection is held between calls.
 
-Decisions (docs/htcondor-backend.rst has the full list):
+Modules: this one (locating, ids, reads, failures), :mod:`.htcondor_commit` (apply),
+:mod:`.htcondor_collector`, :mod:`.htcondor_submit` (job ad -> submit description),
+:mod:`.htcondor_state` (the alias table). Decisions (docs/htcondor-backend.rst has them all):
 
 * Ids: ``new_cluster_id`` predicts the schedd's next cluster id (highest ClusterId in queue and
   recent history, the service's own last allocation, + 1) and persists it. At commit each client
