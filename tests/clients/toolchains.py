@@ -140,13 +140,13 @@ TOOLCHAINS: list[Toolchain] = [
         "perl", "Perl SOAP::WSDL wsdl2perl", "Perl", "tests/clients/perl/workflow.pl",
         dpkg("libsoap-wsdl-perl"),
         [Step("generate", "wsdl2perl -b lib {schedd_url} > gen.log 2>&1 && wsdl2perl -b lib {collector_url} >> gen.log 2>&1",
-              timeout=20),
+              timeout=15),
          Step("run", "perl -Ilib {repo}/tests/clients/perl/workflow.pl " + RUN_ARGS)],
         hang_evidence="Deep recursion on anonymous subroutine",
         expected_failures={
             kind: ("SOAP::WSDL 3.004 wsdl2perl (unmaintained) never finishes on a recursive complexType "
                    "(\"Deep recursion\" in Template::Document): Status.next is a Status, as in the original "
-                   "WSDL; killed after 20 s. The same generator finishes in about 1 s on the same WSDL "
+                   "WSDL; killed after 15 s. The same generator finishes in about 1 s on the same WSDL "
                    "without Status.next, and that client passes (next row)", "ToolchainHang")
             for kind in ("reference", "served")},
         apt="libsoap-wsdl-perl"),
