@@ -81,6 +81,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         self._apply_lock = threading.Lock()
         self._alloc_lock = threading.Lock()
         self._retrieve_lock = threading.Lock()
+        self._committing: set[str] = set()  # tokens whose jobs are being queued (not visible yet)
 
     # locating the schedd, and the one translation of HTCondor failures
     def _wanted_name(self) -> Optional[str]:
@@ -107,6 +108,11 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         with self._lock:
             self._located = (time.monotonic(), ad)
         return ad
+
+    def _in_flight(self, token: Optional[str]) -> bool:
+        """Is the commit ``token`` (None: any commit) queueing jobs right now?"""
+        with self._lock:
+            return bool(self._committing) if token is None else token in self._committing
 
     def _forget(self) -> None:
         with self._lock:
@@ -216,11 +222,20 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
 
     # reads
     def _client_view(self, ad: classad2.ClassAd) -> Optional[classad2.ClassAd]:
-        """The ad with the client's ids (None: a foreign job shadowed by a client id)."""
+        """The ad as the client sees it, with the ids it was given; None for a job of a commit
+        still in progress (not committed yet) and for a foreign job shadowed by a client id."""
         real = (ad.get("ClusterId"), ad.get("ProcId"))
         if not all(isinstance(i, int) for i in real):
             return ad
-        client = self._state.ids.client(*real)  # type: ignore[arg-type]
+        token = ad.get(subm.TOKEN_ATTR)
+        submit_iwd = ad.get("SUBMIT_Iwd")
+        if isinstance(token, str) and isinstance(submit_iwd, str) and submit_iwd.startswith(self._jobs_root + os.sep):
+            # ours: the job carries its client id (right even before the alias is recorded)
+            if self._in_flight(token):
+                return None
+            client = subm.parse_job_attr(ad.get(subm.JOB_ATTR)) or self._state.ids.client(*real)
+        else:
+            client = self._state.ids.client(*real)  # type: ignore[arg-type]
         if client is None:
             return None
         for name in (subm.TOKEN_ATTR, subm.JOB_ATTR):
@@ -242,7 +257,8 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             except Exception:  # classad2 raises several types for unparsable text
                 return []
             refs = {ref.split(".")[-1].casefold() for ref in classad2.ClassAd().externalRefs(expr)}
-            local = bool(self._state.ids) and bool(refs & _ID_ATTRS)
+            # a commit in flight may be queueing jobs under ids its alias is not recorded for yet
+            local = bool(refs & _ID_ATTRS) and (bool(self._state.ids) or self._in_flight(None))
         else:
             constraint = None
         sent = "true" if local or constraint is None else constraint
@@ -266,8 +282,9 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
     def _spool_of(self, cluster: int, proc: int) -> Optional[str]:
         """The host directory holding the job's files (its output retrieved once it completed);
         None for a job the service did not queue. Raises NoSuchJob."""
-        found = self._real_ad(cluster, proc, ["JobStatus", "SUBMIT_Iwd"])
-        if found is None:
+        found = self._real_ad(cluster, proc, ["JobStatus", "SUBMIT_Iwd", subm.TOKEN_ATTR])
+        token = found[1].get(subm.TOKEN_ATTR) if found else None
+        if found is None or (isinstance(token, str) and self._in_flight(token)):
             raise NoSuchJob(f"Job {cluster}.{proc} is not in the queue")
         (rc, rp), ad = found
         host_dir = self._host_dir(cluster, proc)

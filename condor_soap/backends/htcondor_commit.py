@@ -40,9 +40,21 @@ class CommitMixin:
     _failures: Any
     _schedd_ad: Any
     _host_dir: Any
+    _lock: Any
+    _committing: set[str]
 
     def _queue_jobs(self, batch: CommitBatch) -> None:
         """Queue every job of ``batch`` held, spool, then release them all; or leave nothing."""
+        token = batch.token
+        with self._lock:
+            self._committing.add(token)
+        try:
+            self._queue_jobs_of(batch)
+        finally:
+            with self._lock:
+                self._committing.discard(token)
+
+    def _queue_jobs_of(self, batch: CommitBatch) -> None:
         token = batch.token
         if self._resume(batch):
             return
