@@ -1,0 +1,23 @@
+"""docs/client-matrix.rst rendering, without running any toolchain."""
+from tests.clients import matrix
+from tests.clients.toolchains import TOOLCHAINS
+
+
+def test_render_shows_every_cell_and_reason():
+    results = {(t.id, kind): {"outcome": "pass", "timings": {"run": 0.5}} for t in TOOLCHAINS
+               for kind in ("reference", "served")}
+    results[("perl", "reference")] = {"outcome": "xfail", "detail": "hangs on Status.next", "timings": {}}
+    results[("perl", "served")] = {"outcome": "xfail", "detail": "hangs on Status.next", "timings": {}}
+    results[("php", "served")] = {"outcome": "FAIL", "detail": "run exited 1: FAILED: submit", "timings": {}}
+    text = matrix.render(TOOLCHAINS, results, {"date": "today", "install_seconds": 42.0, "versions": {"zeep": "zeep 9"}})
+
+    assert text.startswith("Client compatibility matrix\n---")
+    assert text.count("pass (run 0.5 s)") == 2 * len(TOOLCHAINS) - 3
+    assert "**FAIL**" in text and "run exited 1: FAILED: submit" in text
+    assert text.count("hangs on Status.next") == 1  # one reason for both WSDLs shows once
+    assert "zeep 9" in text and "42 s" in text
+
+
+def test_failure_summary_prefers_the_step_headline():
+    text = "E   tests.clients.test_clients.StepFailed: build exited 1: error: x\nE   more\n"
+    assert matrix.failure_summary(text) == "build exited 1: error: x"
