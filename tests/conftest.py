@@ -62,11 +62,38 @@ class Pool:
         self.root = root
 
     def run(self, *argv: str, timeout: float = 60) -> str:
-        """Run an HTCondor tool inside the pool, e.g. ``pool.run("condor_q", "-af", "ClusterId")``."""
+        """An HTCondor tool inside the pool with the pool's own configuration (not the host's
+        CONDOR_CONFIG), e.g. ``pool.run("condor_q", "-af", "ClusterId")``."""
         import subprocess
 
-        return subprocess.run(["chroot", str(self.root), *argv], capture_output=True, text=True,
-                              timeout=timeout, check=True).stdout
+        env = {k: v for k, v in os.environ.items() if k != "CONDOR_CONFIG" and not k.startswith("_CONDOR_")}
+        run = subprocess.run(["chroot", str(self.root), *argv], capture_output=True, text=True,
+                             timeout=timeout, env=env)
+        assert run.returncode == 0, f"{argv[0]} failed: {run.stdout}{run.stderr}"
+        return run.stdout
+
+    def remove_jobs_under(self, state_dir: str) -> None:
+        """Remove (then force out) every job a service with this state dir queued."""
+        import time
+
+        import classad2
+        import htcondor2
+
+        prefix = str(state_dir).rstrip("/") + "/"
+        constraint = f"substr(SUBMIT_Iwd, 0, {len(prefix)}) == {classad2.quote(prefix)}"
+        try:
+            schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
+                                                                   htcondor2.param.get("SCHEDD_HOST")))
+            schedd.act(htcondor2.JobAction.Remove, constraint, ("test teardown", None))
+            # Forcing a job out while its shadow still runs orphans the starter, which then
+            # holds its slot for a whole job lease: wait (bounded) for the shadows to exit first.
+            deadline = time.monotonic() + 30
+            while schedd.query(f"({constraint}) && RemoteHost isnt undefined", ["ClusterId"]) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.2)
+            schedd.act(htcondor2.JobAction.RemoveX, constraint, ("test teardown", None))
+        except htcondor2.HTCondorException:
+            pass  # the pool may be down on purpose
 
 
 def _pool_missing() -> str | None:
@@ -104,8 +131,17 @@ def real_pool(pool_host) -> Iterator[Pool]:
     env = subprocess.run([str(POOL_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
     condor_config = env.strip().split("=", 1)[1]
     os.environ["CONDOR_CONFIG"] = condor_config  # for in-process htcondor2 users
+    import htcondor2
+
+    htcondor2.reload_config()  # htcondor2 read the configuration when first imported
+    pool = Pool(condor_config, os.environ.get("CONDOR_POOL_SUBMITTER", "condorsoap"), pool_dir / "root")
     try:
-        yield Pool(condor_config, os.environ.get("CONDOR_POOL_SUBMITTER", "condorsoap"), pool_dir / "root")
+        yield pool
     finally:
+        # every job of the submit user is a test's; leave the queue empty for the next run
+        for force in ((), ("-forcex",)):
+            subprocess.run(["chroot", str(pool.root), "condor_rm", *force, pool.submitter],
+                           capture_output=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "CONDOR_CONFIG"})
         if not was_running:
             subprocess.run([str(POOL_SCRIPT), "stop"], capture_output=True, timeout=120)

@@ -3,7 +3,6 @@ the htcondor backend on the project's real pool (``real_pool``, tests/conftest.p
 ``make_local`` / ``make_htcondor`` build backends for the backend-specific tests."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -32,42 +31,11 @@ def make_local(tmp_path):
         b.close()
 
 
-@pytest.fixture(scope="session")
-def htcondor_pool(real_pool):
-    """The real pool, with htcondor2 reading its client configuration."""
-    import htcondor2
-
-    htcondor2.reload_config()  # htcondor2 read CONDOR_CONFIG at import; real_pool set it since
-    return real_pool
-
-
-def remove_jobs_under(state_dir: str) -> None:
-    """Remove (then force out) every job a backend with this state dir queued."""
-    import classad2
-    import htcondor2
-
-    prefix = state_dir.rstrip("/") + "/"
-    constraint = f"substr(SUBMIT_Iwd, 0, {len(prefix)}) == {classad2.quote(prefix)}"
-    try:
-        schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
-                                                               htcondor2.param.get("SCHEDD_HOST")))
-        schedd.act(htcondor2.JobAction.Remove, constraint, ("test teardown", None))
-        # Forcing a job out while its shadow still runs orphans the starter, which then holds
-        # its slot for a whole job lease: wait (bounded) for the shadows to exit first.
-        deadline = time.monotonic() + 30
-        while schedd.query(f"({constraint}) && RemoteHost isnt undefined", ["ClusterId"]) and \
-                time.monotonic() < deadline:
-            time.sleep(0.2)
-        schedd.act(htcondor2.JobAction.RemoveX, constraint, ("test teardown", None))
-    except htcondor2.HTCondorException:
-        pass  # the pool may be down on purpose
-
-
 @pytest.fixture
 def make_htcondor(request, tmp_path):
     """Factory: ``make_htcondor(state_dir=None, **config)`` on the real pool; at teardown the
     backends are closed and their jobs removed from the queue."""
-    pool = request.getfixturevalue("htcondor_pool")
+    pool = request.getfixturevalue("real_pool")
     from condor_soap.backends.htcondor import HTCondorBackend
 
     made = []
@@ -82,7 +50,7 @@ def make_htcondor(request, tmp_path):
 
     yield make
     for b in made:
-        remove_jobs_under(b.config.state_dir)
+        pool.remove_jobs_under(b.config.state_dir)
         b.close()
 
 

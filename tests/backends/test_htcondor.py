@@ -11,7 +11,6 @@ import pytest
 
 from condor_soap.backends.base import BackendError, NoSuchJob
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
-from tests.backends.conftest import remove_jobs_under
 from tests.backends.jobs import act, new_job, spool_text, submit, token, wait_for, wait_status
 from tests.conftest import POOL_SCRIPT
 
@@ -31,17 +30,9 @@ def schedd():
                                                          htcondor2.param.get("SCHEDD_HOST")))
 
 
-def in_pool(pool, *argv: str) -> str:
-    """A tool inside the pool, with the pool's own configuration (not the host's CONDOR_CONFIG)."""
-    env = {k: v for k, v in os.environ.items() if k != "CONDOR_CONFIG" and not k.startswith("_CONDOR_")}
-    run = subprocess.run(["chroot", str(pool.root), *argv], capture_output=True, text=True, timeout=60, env=env)
-    assert run.returncode == 0, f"{argv[0]} failed: {run.stdout}{run.stderr}"
-    return run.stdout
-
-
 def condor_q(pool, constraint: str) -> list[list[str]]:
     """``condor_q -af ClusterId ProcId CondorSoapToken CondorSoapJob`` inside the pool."""
-    out = in_pool(pool, "condor_q", "-all", "-constraint", constraint, "-af",
+    out = pool.run("condor_q", "-all", "-constraint", constraint, "-af",
                   "ClusterId", "ProcId", "CondorSoapToken", "CondorSoapJob")
     return [line.split() for line in out.splitlines() if line.strip()]
 
@@ -62,16 +53,16 @@ def remove_foreign(cluster: int) -> None:
         schedd().act(action, f"ClusterId == {cluster}")
 
 
-def test_ids_are_the_schedds(hb, staging, htcondor_pool):
+def test_ids_are_the_schedds(hb, staging, real_pool):
     job = new_job(hb, staging, "sleep 300\n")
     batch = CommitBatch(token(), (job,))
     assert hb.apply(batch) == []
-    rows = condor_q(htcondor_pool, f'CondorSoapToken == "{batch.token}"')
+    rows = condor_q(real_pool, f'CondorSoapToken == "{batch.token}"')
     assert rows == [[str(job.cluster), str(job.proc), batch.token, f"{job.cluster}.{job.proc}"]]
     assert hb.spool_dir(job.cluster, job.proc) == hb.job(job.cluster, job.proc)["Iwd"]
 
 
-def test_alias_race(make_htcondor, staging, htcondor_pool):
+def test_alias_race(make_htcondor, staging, real_pool):
     """Two transactions predict ids, another submitter takes the first one, the second
     transaction commits first: the client's ids keep working everywhere."""
     hb = make_htcondor()
@@ -88,7 +79,7 @@ def test_alias_race(make_htcondor, staging, htcondor_pool):
         batch1 = CommitBatch(token(), jobs1)
         assert hb.apply(batch1) == []
 
-        rows = condor_q(htcondor_pool, f'CondorSoapToken == "{batch1.token}"')
+        rows = condor_q(real_pool, f'CondorSoapToken == "{batch1.token}"')
         real = int(rows[0][0])
         assert real not in (first, second) and [r[1] for r in rows] == ["0", "1"]
         assert sorted(r[3] for r in rows) == [f"{first}.0", f"{first}.2"]
@@ -129,14 +120,14 @@ def test_alias_race(make_htcondor, staging, htcondor_pool):
         remove_foreign(taken)
 
 
-def test_owner_refused_leaves_nothing(hb, staging, htcondor_pool):
+def test_owner_refused_leaves_nothing(hb, staging, real_pool):
     good = new_job(hb, staging, "sleep 300\n")
     bad = new_job(hb, staging, "sleep 300\n", Owner="mallory")
     batch = CommitBatch(token(), (good, bad))
     with pytest.raises(BackendError) as err:
         hb.apply(batch)
     assert "Setting owner to mallory" in str(err.value) and "not permitted" in str(err.value)
-    assert condor_q(htcondor_pool, f'CondorSoapToken == "{batch.token}"') == []
+    assert condor_q(real_pool, f'CondorSoapToken == "{batch.token}"') == []
     assert hb.job(good.cluster, good.proc) is None
     # the same client ids can be committed once the client fixed its ad
     fixed = NewJob(bad.cluster, bad.proc, bad.ad.replace('"mallory"', f'"{hb.test_owner}"'), bad.files)
@@ -163,7 +154,7 @@ def test_client_values_reach_the_job_ad(hb, staging):
     assert "CondorSoapToken" not in ad and ad["LeaveJobInQueue"] is not None
 
 
-def test_reapplied_token_finds_whole_batch(make_htcondor, staging, htcondor_pool):
+def test_reapplied_token_finds_whole_batch(make_htcondor, staging, real_pool):
     """A crash after the jobs were queued, before the token was recorded: applying the batch
     again completes it and queues nothing twice."""
     hb = make_htcondor()
@@ -175,12 +166,12 @@ def test_reapplied_token_finds_whole_batch(make_htcondor, staging, htcondor_pool
         db.execute("DELETE FROM tokens")
     again = make_htcondor(state_dir=hb.config.state_dir)
     assert again.apply(batch) == [batch.actions[0]]  # already held: the hold does not apply again
-    assert len(condor_q(htcondor_pool, f'CondorSoapToken == "{batch.token}"')) == 1
+    assert len(condor_q(real_pool, f'CondorSoapToken == "{batch.token}"')) == 1
     assert again.apply(batch) == []
     assert again.job(job.cluster, job.proc)["JobStatus"] == HELD
 
 
-def test_partial_batch_is_redone(hb, staging, htcondor_pool):
+def test_partial_batch_is_redone(hb, staging, real_pool):
     """A crash after the first cluster was submitted: the partial job is removed, the whole
     batch queued again."""
     import htcondor2
@@ -192,13 +183,13 @@ def test_partial_batch_is_redone(hb, staging, htcondor_pool):
         "executable": "/bin/true", "transfer_executable": "false", "hold": "true",
         "MY.CondorSoapToken": f'"{batch.token}"', "MY.CondorSoapJob": f'"{a.cluster}.{a.proc}"'}))
     assert hb.apply(batch) == []
-    rows = condor_q(htcondor_pool, f'CondorSoapToken == "{batch.token}"')
+    rows = condor_q(real_pool, f'CondorSoapToken == "{batch.token}"')
     assert sorted(r[3] for r in rows) == sorted([f"{a.cluster}.0", f"{b.cluster}.0"])
     assert str(partial.cluster()) not in [r[0] for r in rows]
     assert hb.job(a.cluster, 0)["JobStatus"] != HELD and hb.job(b.cluster, 0) is not None
 
 
-def test_output_is_byte_exact_and_close_spool_cleans_up(hb, staging, htcondor_pool):
+def test_output_is_byte_exact_and_close_spool_cleans_up(hb, staging, real_pool):
     data = bytes(range(256)) * 300 + b"\x00end"
     c, p = submit(hb, staging, "cat data.bin data.bin > out.bin\nprintf '\\377' >> out.bin\n",
                   files={"data.bin": data})
@@ -212,7 +203,7 @@ def test_output_is_byte_exact_and_close_spool_cleans_up(hb, staging, htcondor_po
     assert b"".join(chunks) == expected
     assert act(hb, ActionKind.CLOSE_SPOOL, c, p) == []
     wait_for(lambda: hb.job(c, p) is None, 30, what="the job to leave the queue")
-    history = in_pool(htcondor_pool, "condor_history", "-limit", "1", "-constraint", f"ClusterId == {c}",
+    history = real_pool.run("condor_history", "-limit", "1", "-constraint", f"ClusterId == {c}",
                       "-af", "FilesRetrieved")
     assert history.split() == ["true"]
     assert not os.path.exists(os.path.join(hb.config.state_dir, "htcondor", "jobs", str(c), str(p)))
@@ -220,7 +211,7 @@ def test_output_is_byte_exact_and_close_spool_cleans_up(hb, staging, htcondor_po
         hb.list_spool(c, p)
 
 
-def test_schedd_down_then_back(make_htcondor, staging, htcondor_pool):
+def test_schedd_down_then_back(make_htcondor, staging, real_pool):
     hb = make_htcondor()
     c, p = submit(hb, staging, "sleep 300\n")
     subprocess.run([str(POOL_SCRIPT), "stop"], check=True, capture_output=True, timeout=120)
@@ -240,7 +231,7 @@ def test_schedd_down_then_back(make_htcondor, staging, htcondor_pool):
     assert hb.version().startswith("$CondorVersion: ")
     c2, p2 = submit(hb, staging, "exit 0\n")
     wait_status(hb, c2, p2, COMPLETED, timeout=120)
-    remove_jobs_under(hb.config.state_dir)
+    real_pool.remove_jobs_under(hb.config.state_dir)
 
 
 def _try(fn):

@@ -22,28 +22,30 @@ def backend_name(request) -> str:
 
 @pytest.fixture(scope="module")
 def service_settings(request, backend_name):
-    """(serve arguments, environment, job owner) for the backend under test."""
+    """(serve arguments, environment, job owner, cleanup(state_dir)) for the backend under test."""
     if backend_name == "htcondor":
         pool = request.getfixturevalue("real_pool")
         # jobs are owned by the identity of the service's IDTOKEN; root is refused by HTCondor
-        return ("--backend", "htcondor"), {"CONDOR_CONFIG": pool.condor_config}, pool.submitter
-    return ("--backend", "local"), {}, getpass.getuser()
+        return (("--backend", "htcondor"), {"CONDOR_CONFIG": pool.condor_config}, pool.submitter,
+                pool.remove_jobs_under)
+    return ("--backend", "local"), {}, getpass.getuser(), lambda state_dir: None
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, service_settings):
     """One live service process per test module and backend."""
-    args, env, owner = service_settings
+    args, env, owner, cleanup = service_settings
     proc = ServiceProcess(tmp_path_factory.mktemp("svc") / "state", *args, env=env, owner=owner)
     proc.start()
     yield proc
     proc.kill()
+    cleanup(proc.state_dir)  # a real pool keeps the jobs the service queued
 
 
 @pytest.fixture()
 def make_service(tmp_path, service_settings):
     """A factory of stopped service processes on a fresh state dir, for restart tests."""
-    args, env, owner = service_settings
+    args, env, owner, cleanup = service_settings
     made: list[ServiceProcess] = []
 
     def make() -> ServiceProcess:
@@ -54,6 +56,7 @@ def make_service(tmp_path, service_settings):
     yield make
     for proc in made:
         proc.kill()
+        cleanup(proc.state_dir)
 
 
 def schedd_client(url: str, wsdl: str | None = None):
