@@ -41,6 +41,11 @@ class Backend(Protocol):
     def new_cluster_id(self) -> int:
         """Allocate a cluster id that has never been handed out before (durable)."""
 
+    def release_cluster_ids(self, clusters: list[int]) -> None:
+        """Ids from :meth:`new_cluster_id` that will never carry a job (their transaction was
+        aborted or expired, or committed no job of theirs). A backend that predicts ids may
+        hand them out again; one that allocates its own may ignore this."""
+
     def spool_dir(self, cluster: int, proc: int) -> str:
         """The absolute spool directory of a job, as the job's ``Iwd`` will name it."""
 

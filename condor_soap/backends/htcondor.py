@@ -173,6 +173,9 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         with self._alloc_lock:
             return self._state.allocate(self._schedd(highest, "Could not read the highest cluster id"))
 
+    def release_cluster_ids(self, clusters: list[int]) -> None:
+        self._state.release(clusters)
+
     def _spool_base(self) -> str:
         if self._spool_root is None:
             spool = None

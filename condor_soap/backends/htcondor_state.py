@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_real ON jobs (real_cluster, real_proc);
 CREATE INDEX IF NOT EXISTS jobs_token ON jobs (token);
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, stage TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS released (cluster INTEGER PRIMARY KEY);
 """
 
 JOBS_QUEUED = "jobs"
@@ -135,6 +136,26 @@ class State:
                 self._db.execute("ROLLBACK")
                 raise
             return new
+
+    def release(self, clusters: Iterable[int]) -> None:
+        """Allocated ids that will never carry a job. While the newest allocations are such
+        ids, step the allocation back below them, so that the next prediction lines up with
+        the schedd's counter again (one aborted newCluster would otherwise keep every later
+        prediction one ahead of the schedd, and every later commit aliased)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO released VALUES (?)", [(c,) for c in clusters])
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'last_cluster'").fetchone()
+                last = row[0] if row else 0
+                (used,) = self._db.execute("SELECT COALESCE(MAX(MAX(cluster), MAX(real_cluster)), 0) FROM jobs").fetchone()
+                while last > used and self._db.execute("DELETE FROM released WHERE cluster = ?", (last,)).rowcount:
+                    last -= 1
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_cluster', ?)", (last,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     # jobs
     def add_jobs(self, token: str, pairs: Iterable[tuple[Key, Key]]) -> None:

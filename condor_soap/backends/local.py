@@ -96,6 +96,9 @@ class LocalBackend:
     def new_cluster_id(self) -> int:
         return self._store.new_cluster_id()
 
+    def release_cluster_ids(self, clusters: list[int]) -> None:
+        """Nothing to do: the local queue allocates its own ids and never reuses one."""
+
     def spool_dir(self, cluster: int, proc: int) -> str:
         return os.path.join(self._spool_root, str(cluster % 10000), str(proc % 10000),
                             f"cluster{cluster}.proc{proc}.subproc0")

@@ -184,6 +184,9 @@ class Journal:
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO cluster VALUES (?,?)", (txn, cluster))
 
+    def clusters(self, txn: int) -> list[int]:
+        return [row[0] for row in self._all("SELECT cluster FROM cluster WHERE txn=?", txn)]
+
     def has_cluster(self, txn: int, cluster: int) -> bool:
         return bool(self._all("SELECT 1 FROM cluster WHERE txn=? AND cluster=?", txn, cluster))
 

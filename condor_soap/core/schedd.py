@@ -52,7 +52,7 @@ class ScheddCore:
         self.staging = Staging(os.path.join(config.state_dir, "staging"))
         self.blobs = BlobCache(os.path.join(config.state_dir, "blobs"), config.blob_cache_bytes)
         self.table = TransactionTable(self.journal, self.staging, self.clock,
-                                      config.max_transaction_duration)
+                                      config.max_transaction_duration, backend.release_cluster_ids)
         self._closed = threading.Event()
         # Crash-test failpoint, read once: "commit-after-journal" or "commit-after-apply"
         # makes the process die there, as a power cut would (tests/functional).
@@ -180,11 +180,11 @@ class ScheddCore:
             # An action that no longer applies at commit is skipped (architecture.rst).
             log.info("transaction %d: %s of %d.%s no longer applies", t, action.kind.value,
                      action.cluster, action.proc)
-        self.table.abort(t)
+        self.table.discard(t, used_clusters=frozenset(job.cluster for job in batch.jobs))
 
     def abort_transaction(self, txn: Optional[TxnRef]) -> None:
         with self.table.enter(txn, required=True) as t:
-            self.table.abort(t)
+            self.table.discard(t)
 
     def extend_transaction(self, txn: Optional[TxnRef], duration: int) -> TxnRef:
         # The lease goes to the ``duration`` argument, the original's intent (spec §4.3).

@@ -27,11 +27,13 @@ class TransactionTable:
     """Open transactions, backed by the journal. Thread-safe."""
 
     def __init__(self, journal: Journal, staging: Staging, clock: Callable[[], float],
-                 max_duration: int = -1) -> None:
+                 max_duration: int = -1,
+                 unused_clusters: Callable[[list[int]], None] = lambda clusters: None) -> None:
         self.journal = journal
         self.staging = staging
         self.clock = clock
         self.max_duration = max_duration
+        self.unused_clusters = unused_clusters  # told the cluster ids a finished transaction never used
         self._locks: dict[int, threading.RLock] = {}
         self._guard = threading.Lock()
         self._random = random.SystemRandom()
@@ -66,7 +68,7 @@ class TransactionTable:
             if row is None or row.state != OPEN:
                 raise InvalidTransaction()
             if row.deadline <= self.clock():
-                self._abort(ref.id)
+                self.discard(ref.id)
                 raise InvalidTransaction()
             if reset:
                 duration = row.duration if ref.duration is None else ref.duration
@@ -81,15 +83,20 @@ class TransactionTable:
         self.journal.set_lease(txn, duration, self.clock() + duration)
         return duration
 
-    def abort(self, txn: int) -> None:
-        """Forget ``txn`` and delete its staged files (caller holds its lock)."""
-        self._abort(txn)
-
-    def _abort(self, txn: int) -> None:
+    def discard(self, txn: int, used_clusters: frozenset[int] = frozenset()) -> None:
+        """Forget ``txn`` (aborted, expired or committed) and delete its staged files; the
+        caller holds its lock. Its clusters other than ``used_clusters`` (those a commit
+        queued jobs in) are reported unused."""
+        unused = sorted(set(self.journal.clusters(txn)) - used_clusters)
         self.journal.delete_txn(txn)
         self.staging.remove_txn(txn)
         with self._guard:
             self._locks.pop(txn, None)
+        if unused:
+            try:
+                self.unused_clusters(unused)
+            except Exception:  # only a hint for id prediction: never fails an abort
+                log.exception("reporting unused clusters %s", unused)
 
     def reap(self) -> list[int]:
         """Abort every open transaction whose lease ran out; returns their ids."""
@@ -104,7 +111,7 @@ class TransactionTable:
             try:
                 current = self.journal.txn(row.id)
                 if current and current.state == OPEN and current.deadline <= self.clock():
-                    self._abort(row.id)
+                    self.discard(row.id)
                     reaped.append(row.id)
             finally:
                 lock.release()

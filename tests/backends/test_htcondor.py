@@ -54,12 +54,29 @@ def remove_foreign(cluster: int) -> None:
 
 
 def test_ids_are_the_schedds(hb, staging, real_pool):
+    # A fresh backend predicts from the ids it can see in the queue and history; an id the
+    # schedd consumed invisibly (a refused submit leaves no job anywhere) makes its first
+    # commit aliased, after which its predictions follow the schedd's real ids.
+    hb.apply(CommitBatch(token(), (new_job(hb, staging, "exit 0\n"),)))
     job = new_job(hb, staging, "sleep 300\n")
     batch = CommitBatch(token(), (job,))
     assert hb.apply(batch) == []
     rows = condor_q(real_pool, f'CondorSoapToken == "{batch.token}"')
     assert rows == [[str(job.cluster), str(job.proc), batch.token, f"{job.cluster}.{job.proc}"]]
     assert hb.spool_dir(job.cluster, job.proc) == hb.job(job.cluster, job.proc)["Iwd"]
+
+
+def test_released_ids_realign_the_prediction(hb, staging, real_pool):
+    """An aborted transaction's cluster id is handed back, so the next commit is not aliased
+    (without it every later prediction would stay one ahead of the schedd)."""
+    wasted = hb.new_cluster_id()
+    hb.release_cluster_ids([wasted])
+    job = new_job(hb, staging, "exit 0\n")
+    assert job.cluster == wasted
+    batch = CommitBatch(token(), (job,))
+    assert hb.apply(batch) == []
+    rows = condor_q(real_pool, f'CondorSoapToken == "{batch.token}"')
+    assert [rows[0][0], rows[0][3]] == [str(job.cluster), f"{job.cluster}.{job.proc}"]
 
 
 def test_alias_race(make_htcondor, staging, real_pool):

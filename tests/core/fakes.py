@@ -40,6 +40,7 @@ class FakeBackend:
         self.fail_next_apply: Optional[Exception] = None
         self.reschedules = 0
         self._next_cluster = 1
+        self.released: list[int] = []  # ids the core said will never carry a job
         self._lock = threading.Lock()
 
     def version(self) -> str:
@@ -55,6 +56,10 @@ class FakeBackend:
         with self._lock:
             self._next_cluster += 1
             return self._next_cluster - 1
+
+    def release_cluster_ids(self, clusters: list[int]) -> None:
+        with self._lock:
+            self.released.extend(clusters)
 
     def spool_dir(self, cluster: int, proc: int) -> str:
         return os.path.join(self.spool_root, f"cluster{cluster}.proc{proc}.subproc0")

@@ -298,3 +298,25 @@ def test_backend_refusal_keeps_the_transaction_open(core, fake):
     assert core.journal.txn(txn.id).state == "open"
     core.commit_transaction(txn)
     assert fake.job(c, p) is not None
+
+
+def test_unused_cluster_ids_are_reported(core, fake, clock):
+    """The backend hears which predicted cluster ids will never carry a job (id prediction on
+    a real pool realigns with them); ids a commit queued jobs in are not reported."""
+    aborted = core.begin_transaction(60)
+    c_aborted, _ = submit_job(core, aborted)
+    core.abort_transaction(aborted)
+    assert fake.released == [c_aborted]
+
+    expired = core.begin_transaction(10)
+    c_expired = core.new_cluster(expired)
+    clock.advance(11)
+    core.table.reap()
+    assert fake.released == [c_aborted, c_expired]
+
+    committed = core.begin_transaction(60)
+    c_used, _ = submit_job(core, committed)
+    c_empty = core.new_cluster(committed)  # a cluster with no job: never used
+    core.commit_transaction(committed)
+    assert fake.released == [c_aborted, c_expired, c_empty]
+    assert c_used not in fake.released
