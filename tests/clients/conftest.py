@@ -1,4 +1,4 @@
-"""The client matrix: installed toolchains, one live service, results -> docs/client-matrix.rst."""
+"""The client matrix: installed toolchains, one live service, results -> the README matrix."""
 from __future__ import annotations
 
 import datetime
@@ -113,14 +113,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After a run of the whole matrix, rewrite docs/client-matrix.rst from its results."""
+    """After a run of the whole matrix, rewrite the README matrix from its results."""
     wanted = {(t.id, kind) for t in TOOLCHAINS for kind in WSDL_KINDS}
     if not wanted <= {k for k, v in RESULTS.items() if "outcome" in v}:
         return  # a partial run (-k, a single test, an interrupted session): keep the last matrix
     SESSION["date"] = datetime.date.today().isoformat()
     SESSION["python"] = platform.python_version()
     SESSION["system"] = platform_description()
-    matrix.write(REPO / "docs" / "client-matrix.rst", TOOLCHAINS, RESULTS, SESSION)
+    matrix.write(REPO / "README.rst", TOOLCHAINS, RESULTS, SESSION)
 
 
 def platform_description() -> str:

@@ -1,7 +1,8 @@
-"""Write docs/client-matrix.rst from the results of a full run of tests/clients.
+"""Write the client matrix into README.rst from the results of a full run of tests/clients.
 
 Called by ``pytest_sessionfinish`` in tests/clients/conftest.py when every toolchain x WSDL
-test ran; a partial run leaves the file alone.
+test ran; a partial run leaves the README alone. The matrix replaces what stands between the
+``START``/``END`` marker comments below.
 """
 from __future__ import annotations
 
@@ -105,5 +106,15 @@ def render(toolchains, results: dict, session: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path, toolchains, results: dict, session: dict) -> None:
-    path.write_text(render(toolchains, results, session))
+START = ".. client-matrix: start (written by tests/clients/matrix.py)\n"
+END = ".. client-matrix: end\n"
+
+
+def write(readme: Path, toolchains, results: dict, session: dict) -> None:
+    """Replace the matrix block of ``readme`` (between START and END) with a fresh one."""
+    text = readme.read_text()
+    head, start, rest = text.partition(START)
+    _old, end, tail = rest.partition(END)
+    if not (start and end):
+        raise ValueError(f"{readme} has no client-matrix markers")
+    readme.write_text(head + START + "\n" + render(toolchains, results, session) + "\n" + END + tail)

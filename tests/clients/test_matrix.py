@@ -1,4 +1,4 @@
-"""docs/client-matrix.rst rendering, without running any toolchain."""
+"""The README client matrix: rendering and rewriting, without running any toolchain."""
 from tests.clients import matrix
 from tests.clients.toolchains import TOOLCHAINS
 
@@ -21,3 +21,15 @@ def test_render_shows_every_cell_and_reason():
 def test_failure_summary_prefers_the_step_headline():
     text = "E   tests.clients.test_clients.StepFailed: build exited 1: error: x\nE   more\n"
     assert matrix.failure_summary(text) == "build exited 1: error: x"
+
+
+def test_write_replaces_only_the_marked_block(tmp_path):
+    readme = tmp_path / "README.rst"
+    readme.write_text("Intro\n\n" + matrix.START + "old matrix\n" + matrix.END + "\nOutro\n")
+    results = {(t.id, kind): {"outcome": "pass", "timings": {}} for t in TOOLCHAINS for kind in ("reference", "served")}
+    matrix.write(readme, TOOLCHAINS, results, {"date": "today", "install_seconds": 1.0, "versions": {}})
+    text = readme.read_text()
+    assert text.startswith("Intro\n\n" + matrix.START) and text.endswith(matrix.END + "\nOutro\n")
+    assert "old matrix" not in text and "Client compatibility matrix" in text
+    matrix.write(readme, TOOLCHAINS, results, {"date": "today", "install_seconds": 1.0, "versions": {}})
+    assert readme.read_text() == text, "rewriting is stable"
