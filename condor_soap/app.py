@@ -4,12 +4,14 @@ from __future__ import annotations
 import contextlib
 from typing import Optional
 
+from condor_soap.auth.audit import AuditLog
 from condor_soap.backends.base import Backend
 from condor_soap.config import Config
 from condor_soap.core.collector import CollectorCore
 from condor_soap.core.schedd import ScheddCore
 from condor_soap.wire.application import CondorApplication, Cores
 from condor_soap.wire.http import SoapHttp
+from condor_soap.wire.identity import Authenticator
 
 
 def build_backend(config: Config) -> Backend:
@@ -36,5 +38,8 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
         stack.callback(schedd.close)
         collector = CollectorCore(backend)
         closing = stack.pop_all()  # from here on the app owns them
-    return SoapHttp(CondorApplication(Cores(schedd=schedd, collector=collector)), on_close=closing.close,
-                    max_body=config.max_request_body_size)
+    audit = AuditLog(None if config.audit_log == "off" else config.audit_log)
+    auth = Authenticator(config, schedd.policy, audit)
+    cores = Cores(schedd=schedd, collector=collector, policy=schedd.policy, audit=audit)
+    return SoapHttp(CondorApplication(cores), on_close=closing.close,
+                    max_body=config.max_request_body_size, auth=auth)

@@ -1,4 +1,4 @@
-"""``condor-soap serve`` and ``condor-soap wsdl DIR``."""
+"""``condor-soap serve``, ``wsdl DIR``, ``passwd FILE USER`` and ``token FILE USER``."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +21,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     wsdl_parser.add_argument("directory")
     wsdl_parser.add_argument("--address", default="http://localhost:80",
                              help="soap:address location to write (default: http://localhost:80)")
+    passwd_parser = commands.add_parser("passwd", help="add, change or delete a user of a password file")
+    passwd_parser.add_argument("file")
+    passwd_parser.add_argument("user")
+    passwd_parser.add_argument("--password-stdin", action="store_true",
+                               help="read the password from the first line of stdin instead of prompting")
+    passwd_parser.add_argument("--delete", action="store_true", help="remove the user")
+    token_parser = commands.add_parser("token", help="print a new bearer token for a user (its hash goes to FILE)")
+    token_parser.add_argument("file")
+    token_parser.add_argument("user")
+    token_parser.add_argument("--delete", action="store_true", help="revoke the user's token")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -31,6 +41,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for path in write_wsdls(args.directory, args.address):
             print(path)
         return 0
+    if args.command in ("passwd", "token"):
+        return _credentials(args)
     try:
         config = Config.from_namespace(args)
     except ValueError as exc:
@@ -38,4 +50,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from condor_soap.server import serve
 
     serve(config)
+    return 0
+
+
+def _credentials(args: argparse.Namespace) -> int:
+    """``passwd``/``token``: edit one user's line of a credential file (mode 0600)."""
+    from condor_soap.auth import credentials as cred
+
+    if not cred.valid_user(args.user):
+        print(f"condor-soap: invalid user name {args.user!r}", file=sys.stderr)
+        return 2
+    if args.delete:
+        if not cred.set_entry(args.file, args.user, None):
+            print(f"condor-soap: no user {args.user!r} in {args.file}", file=sys.stderr)
+            return 1
+        return 0
+    if args.command == "token":
+        token = cred.new_token()
+        cred.set_entry(args.file, args.user, cred.hash_token(token))
+        print(token)  # shown once: only its hash is stored
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"Password for {args.user}: ")
+        if getpass.getpass("Again: ") != password:
+            print("condor-soap: passwords differ", file=sys.stderr)
+            return 1
+    if not password:
+        print("condor-soap: empty password", file=sys.stderr)
+        return 1
+    cred.set_entry(args.file, args.user, cred.hash_password(password))
     return 0

@@ -17,6 +17,22 @@ def _optional_str(value: Any) -> Optional[str]:
     return None if value in (None, "") else str(value)
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        if value.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"not a boolean: {value!r}")
+    return bool(value)
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    """A list setting: a sequence, or a string of comma- or space-separated items."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -48,6 +64,40 @@ SETTINGS: tuple[Setting, ...] = (
     # htcondor backend (the pool itself is found through CONDOR_CONFIG / _CONDOR_* as usual)
     Setting("schedd_name", _optional_str, None,
             "htcondor backend: the schedd's Name (default: the local schedd, else the only one)"),
+    # authentication (docs/security.rst)
+    Setting("password_file", _optional_str, None,
+            "HTTP Basic users: 'user:scrypt$...' lines written by 'condor-soap passwd'"),
+    Setting("token_file", _optional_str, None,
+            "bearer tokens: 'user:sha256' lines written by 'condor-soap token'"),
+    Setting("cert_map_file", _optional_str, None,
+            "client-certificate subjects to users, CERTIFICATE_MAPFILE style: SSL \"<regex>\" <user>"),
+    Setting("trusted_proxies", _list, (),
+            "addresses/CIDRs whose X-Forwarded-* and X-SSL-Client-* headers are believed"),
+    Setting("allow_anonymous", _bool, False,
+            "accept unauthenticated calls (Owner as the client sends it) on a non-loopback bind "
+            "or through a proxy", "QUEUE_ALL_USERS_TRUSTED"),
+    # authorization (ALLOW_SOAP/DENY_SOAP; entries user@host, host = address, glob or CIDR)
+    Setting("allow_read", _list, ("*",), "who may call READ operations (user@host patterns)"),
+    Setting("deny_read", _list, (), "who may not call READ operations (wins over allow_read)"),
+    Setting("allow_write", _list, ("*",), "who may call WRITE operations (also needs READ)"),
+    Setting("deny_write", _list, (), "who may not call WRITE operations (wins over allow_write)"),
+    Setting("admins", _list, (), "users who may act on every job and submit for any Owner"),
+    Setting("users_see_all_jobs", _bool, False, "getJobAds returns every user's jobs, not only the caller's"),
+    Setting("hide_job_attrs", _list, (),
+            "job attributes whose values are shown as <REDACTED> (like RESTD_HIDE_JOB_ATTRS)"),
+    # limits (0 = none)
+    Setting("max_file_bytes", int, 1 << 30, "largest declared file, in bytes (0 = no limit)"),
+    Setting("max_job_bytes", int, 4 << 30, "largest total of one job's declared files (0 = no limit)"),
+    Setting("max_transaction_bytes", int, 16 << 30,
+            "largest total of one transaction's declared files (0 = no limit)"),
+    Setting("max_transactions_per_user", int, 100,
+            "open transactions per authenticated user (0 = no limit)"),
+    Setting("max_jobs_per_query", int, 10000,
+            "most job ads getJobAds returns; more is FAIL, not a silent cut (0 = no limit)"),
+    # audit
+    Setting("audit_log", _optional_str, None,
+            "JSON-lines audit log of writes and authentication failures "
+            "(default: <state_dir>/audit.log; 'off' to disable)"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -71,6 +121,12 @@ class Config:
         if self.threads < 1 or self.max_running_jobs < 1:
             raise ValueError("threads and max_running_jobs must be at least 1")
         self.state_dir = os.path.abspath(self.state_dir)
+        if self.audit_log is None:
+            self.audit_log = os.path.join(self.state_dir, "audit.log")
+        for name in ("max_file_bytes", "max_job_bytes", "max_transaction_bytes",
+                     "max_transactions_per_user", "max_jobs_per_query"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
 
     def __repr__(self) -> str:
         body = ", ".join(f"{s.name}={getattr(self, s.name)!r}" for s in SETTINGS)

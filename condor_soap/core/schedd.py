@@ -7,6 +7,10 @@ One method per WSDL operation (spec §4.4). Methods return plain values or raise
 Work done in a transaction is journaled (:mod:`.journal`) and staged (:mod:`.staging`); the
 backend sees it only at commit, as one :class:`CommitBatch`. Backend errors become client
 errors in one place, :meth:`ScheddCore._backend`.
+
+Who may touch which job is decided here, through :mod:`.policy`: an authenticated user who
+is not an administrator acts only on jobs whose ``Owner`` they are, and submits only as
+themselves; anonymous callers keep the original's trust in the client's ``Owner``.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from condor_soap.config import Config
 from condor_soap.core import template, views
 from condor_soap.core.classads import literal, submit_value, to_struct
 from condor_soap.core.journal import COMMITTING, FileRow, Journal
+from condor_soap.core.policy import Policy, caller
 from condor_soap.core.records import (ActionKind, Attr, AttrType, CommitBatch, FileInfo, HashType,
                                       JobAction, NewJob, TxnRef, Universe)
 from condor_soap.core.staging import BlobCache, Staging, check_name, md5_file
@@ -51,8 +56,10 @@ class ScheddCore:
         self.journal = Journal(os.path.join(config.state_dir, "journal.sqlite3"))
         self.staging = Staging(os.path.join(config.state_dir, "staging"))
         self.blobs = BlobCache(os.path.join(config.state_dir, "blobs"), config.blob_cache_bytes)
+        self.policy = Policy.from_config(config)
         self.table = TransactionTable(self.journal, self.staging, self.clock,
-                                      config.max_transaction_duration, backend.release_cluster_ids)
+                                      config.max_transaction_duration, backend.release_cluster_ids,
+                                      config.max_transactions_per_user)
         self._closed = threading.Event()
         # Crash-test failpoint, read once: "commit-after-journal" or "commit-after-apply"
         # makes the process die there, as a power cut would (tests/functional).
@@ -247,6 +254,10 @@ class ScheddCore:
                 raise
             if not client_iwd:
                 ad["Iwd"] = spool
+            given = ad.get("Owner") if "Owner" in ad else None
+            owner = self.policy.submit_owner(caller(), given if isinstance(given, str) else None)
+            if owner is not None:
+                ad["Owner"] = owner
             now = self._now()
             # FilesRetrieved too, so a hand-built ad's "FilesRetrieved =?= false" keeps the job
             # in the queue until closeSpool, as a createJobTemplate ad does (spec §4.7).
@@ -289,6 +300,15 @@ class ScheddCore:
             return ad
         return views.overlay(ad, self.journal.actions(t), self._now())
 
+    def _check_owner(self, t: Optional[int], cluster: int, proc: int, message: str = "Not job owner") -> None:
+        """Refuse a restricted caller (spec §4.1 step 7) a job someone else owns; an unknown
+        job passes, for the operation to answer as it always did."""
+        who = caller()
+        if who.restricted:
+            ad = self._job_view(t, cluster, proc)
+            if ad is not None:
+                self.policy.check_owner(who, _owner(ad), message)
+
     def get_job_ads(self, txn: Optional[TxnRef], constraint: Optional[str]) -> list[list[Attr]]:
         with self.table.enter(txn, required=False) as t:
             with self._backend():
@@ -304,15 +324,20 @@ class ScheddCore:
                 ads += [views.overlay(classad2.ClassAd(r.ad), actions, self._now())
                         for r in self.journal.jobs(t) if r.submitted]
                 ads = [ad for ad in ads if matches(constraint, ad)]
+            who = caller()
+            ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
+            self.policy.check_query(len(ads))
             now = self._now()
-            return [to_struct(ad, now) for ad in ads]
+            return [self.policy.redact(who, to_struct(ad, now)) for ad in ads]
 
     def get_job_ad(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[Attr]:
         with self.table.enter(txn, required=False) as t:
             ad = self._job_view(t, cluster, proc)
             if ad is None:
                 raise UnknownJob("Specified job is unknown")
-            return to_struct(ad, self._now())
+            who = caller()
+            self.policy.check_owner(who, _owner(ad))
+            return self.policy.redact(who, to_struct(ad, self._now()))
 
     def request_reschedule(self) -> None:
         try:
@@ -326,6 +351,7 @@ class ScheddCore:
             self._act_in(t, action, failure)
 
     def _act_in(self, t: Optional[int], action: JobAction, failure: str) -> None:
+        self._check_owner(t, action.cluster, action.proc or 0)
         if t is None:
             self._act_now(action, failure)
             return
@@ -366,6 +392,12 @@ class ScheddCore:
         action = JobAction(ActionKind.REMOVE_CLUSTER, cluster, None, views.reason_text(reason))
         failure = "Failed to abort jobs in the cluster"
         with self.table.enter(txn, required=False) as t:
+            who = caller()
+            if who.restricted:
+                with self._backend(failure):
+                    queued = self.backend.jobs(f"ClusterId == {cluster}")
+                for ad in queued:
+                    self.policy.check_owner(who, _owner(ad), "Not cluster owner")
             if t is None:
                 try:
                     self._act_now(action, failure)
@@ -402,6 +434,10 @@ class ScheddCore:
                 hash = None  # NOHASH: never checked (spec §6 row 4)
             if self.journal.file(t, cluster, proc, name) is not None:
                 raise AlreadyExists(f"File '{name}' already declared.")
+            declared = self.journal.files(t)
+            self.policy.check_file(name, size,
+                                   size + sum(f.size for f in declared if (f.cluster, f.proc) == (cluster, proc)),
+                                   size + sum(f.size for f in declared))
             path = self.staging.path(t, cluster, proc, name)
             try:
                 self.staging.create(path)
@@ -424,6 +460,8 @@ class ScheddCore:
             if offset < 0:
                 raise CondorSoapError(f"Failed to lseek in file '{name}', reason: Invalid argument")
             data = data or b""
+            # A file declared under a higher limit (before a restart with a lower one) stops here.
+            self.policy.check_file(name, row.size, 0, 0)
             if offset + len(data) > row.size:
                 raise CondorSoapError(f"Failed to write to file '{name}': {len(data)} bytes at offset "
                                       f"{offset} go past its declared size of {row.size} bytes.")
@@ -453,6 +491,7 @@ class ScheddCore:
                         return f.read(length)
                 except OSError as exc:
                     raise CondorSoapError(f"Failed to open file '{name}', reason: {exc.strerror}") from exc
+            self._check_owner(t, cluster, proc)
             opening = f"Failed to open file '{name}', reason: "
             with self._backend(opening + "{exc}", no_file=opening + "No such file or directory",
                                no_job=opening + f"job {cluster}.{proc} is not in the queue"):
@@ -463,6 +502,7 @@ class ScheddCore:
             if t is not None and self.journal.job(t, cluster, proc) is not None:
                 return [FileInfo(f.name, max(self.staging.size(f.path), 0))
                         for f in self.journal.files(t, cluster, proc)]
+            self._check_owner(t, cluster, proc)
             listing = f"Failed to list the spool of job {cluster}.{proc}: "
             with self._backend(listing + "{exc}", no_job=listing + "the job is not in the queue."):
                 return self.backend.list_spool(cluster, proc)
@@ -481,3 +521,12 @@ class ScheddCore:
         return template.job_template(cluster, proc, owner, universe, cmd, args, requirements,
                                      now=self._now(), version=version, platform=platform,
                                      leave_in_queue=self.config.leave_in_queue)
+
+
+def _owner(ad: classad2.ClassAd) -> Optional[str]:
+    """A job's Owner, if it is a plain string."""
+    try:
+        owner = ad.get("Owner")
+    except Exception:
+        return None
+    return owner if isinstance(owner, str) else None

@@ -6,16 +6,23 @@ FAIL "Could not extend transaction", spec §4.1 step 5); ``max_transaction_durat
 lease. Deadlines are wall-clock times kept in the journal, so they survive a restart.
 
 Calls on one transaction are serialized by its lock; different transactions run in parallel.
+
+A transaction belongs to the user who began it (:func:`~condor_soap.core.policy.caller`):
+another caller using its id gets INVALIDTRANSACTION, as if it did not exist (administrators
+excepted). The owner is kept beside its staged files (``staging/<id>/owner``), so it
+survives a restart and goes with them.
 """
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
 from condor_soap.core.journal import OPEN, Journal
+from condor_soap.core.policy import caller
 from condor_soap.core.records import TxnRef
 from condor_soap.core.staging import Staging
 from condor_soap.errors import CondorSoapError, InvalidTransaction
@@ -28,7 +35,8 @@ class TransactionTable:
 
     def __init__(self, journal: Journal, staging: Staging, clock: Callable[[], float],
                  max_duration: int = -1,
-                 unused_clusters: Callable[[list[int]], None] = lambda clusters: None) -> None:
+                 unused_clusters: Callable[[list[int]], None] = lambda clusters: None,
+                 max_per_user: int = 0) -> None:
         self.journal = journal
         self.staging = staging
         self.clock = clock
@@ -37,6 +45,38 @@ class TransactionTable:
         self._locks: dict[int, threading.RLock] = {}
         self._guard = threading.Lock()
         self._random = random.SystemRandom()
+        self.max_per_user = max_per_user  # open transactions per authenticated user (0: any)
+        self._owners: dict[int, Optional[str]] = {}
+        self._guard_begin = threading.Lock()  # count-then-add of the per-user limit
+
+    # ownership
+    def _owner_file(self, txn: int) -> str:
+        return os.path.join(self.staging.root, str(txn), "owner")
+
+    def owner(self, txn: int) -> Optional[str]:
+        """Who began ``txn`` (None: an anonymous caller)."""
+        with self._guard:
+            if txn in self._owners:
+                return self._owners[txn]
+        try:
+            with open(self._owner_file(txn), encoding="utf-8") as f:
+                owner: Optional[str] = f.read().strip() or None
+        except FileNotFoundError:
+            owner = None
+        with self._guard:
+            self._owners[txn] = owner
+        return owner
+
+    def _set_owner(self, txn: int, owner: Optional[str]) -> None:
+        with self._guard:
+            self._owners[txn] = owner
+        if owner is not None:
+            os.makedirs(os.path.dirname(self._owner_file(txn)), exist_ok=True)
+            with open(self._owner_file(txn), "w", encoding="utf-8") as f:
+                f.write(owner)
+
+    def open_count(self, owner: str) -> int:
+        return sum(1 for row in self.journal.txns() if row.state == OPEN and self.owner(row.id) == owner)
 
     def cap(self, duration: int) -> int:
         """``duration`` limited by ``max_transaction_duration`` (when > 0)."""
@@ -47,11 +87,23 @@ class TransactionTable:
             return self._locks.setdefault(txn, threading.RLock())
 
     def begin(self, duration: int) -> TxnRef:
-        """Open a transaction with a random non-zero int32 id (spec §6 row 14)."""
+        """Open a transaction with a random non-zero int32 id (spec §6 row 14), owned by the
+        caller; an authenticated user has at most ``max_per_user`` open at once."""
+        user = caller().user
+        if user is not None and self.max_per_user > 0:
+            with self._guard_begin:
+                if self.open_count(user) >= self.max_per_user:
+                    raise CondorSoapError(f"User '{user}' already has {self.max_per_user} open transactions, "
+                                          "the limit (max_transactions_per_user)")
+                return self._begin(duration, user)
+        return self._begin(duration, user)
+
+    def _begin(self, duration: int, user: Optional[str]) -> TxnRef:
         duration = max(1, self.cap(duration))
         while True:
             txn = self._random.randint(-2**31, 2**31 - 1)
             if txn and self.journal.add_txn(txn, duration, self.clock() + duration):
+                self._set_owner(txn, user)
                 return TxnRef(txn, duration)
 
     @contextmanager
@@ -67,6 +119,9 @@ class TransactionTable:
             row = self.journal.txn(ref.id)
             if row is None or row.state != OPEN:
                 raise InvalidTransaction()
+            who = caller()
+            if not who.admin and self.owner(ref.id) != who.user:
+                raise InvalidTransaction()  # someone else's: as if it did not exist
             if row.deadline <= self.clock():
                 self.discard(ref.id)
                 raise InvalidTransaction()
@@ -92,6 +147,7 @@ class TransactionTable:
         self.staging.remove_txn(txn)
         with self._guard:
             self._locks.pop(txn, None)
+            self._owners.pop(txn, None)
         if unused:
             try:
                 self.unused_clusters(unused)

@@ -5,12 +5,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
+from condor_soap.auth.audit import AuditLog
+from condor_soap.core.policy import ANONYMOUS, WRITE, Caller, Policy, calling, permission
+
 from spyne import Application
 
 from condor_soap.errors import CondorSoapError, StatusCode
 from condor_soap.wire import convert
 from condor_soap.wire import models as m
 from condor_soap.wire.collector import CollectorService
+from condor_soap.wire.identity import CALLER_KEY
 from condor_soap.wire.daemon_core import DaemonCoreService
 from condor_soap.wire.protocol import LenientSoap11
 from condor_soap.wire.schedd import ScheddService
@@ -31,6 +35,8 @@ class Cores:
 
     schedd: "ScheddCore"
     collector: "CollectorCore"
+    policy: Optional[Policy] = None  # None: no authorization (every caller may call anything)
+    audit: Optional[AuditLog] = None
 
 
 class CondorApplication(Application):
@@ -39,6 +45,10 @@ class CondorApplication(Application):
     Application errors are answered, never faulted (spec §0.9): a
     :class:`~condor_soap.errors.CondorSoapError` becomes the operation's answer with its code
     and message, any other exception is logged and answered ``FAIL``.
+
+    It is also the one place a call meets its caller: the caller the HTTP layer identified is
+    authorized for the operation (spec §4.1 step 6), bound for the core (:func:`calling`)
+    and, for a WRITE operation, audited with the outcome.
     """
 
     def __init__(self, cores: Cores) -> None:
@@ -46,13 +56,51 @@ class CondorApplication(Application):
                          out_protocol=LenientSoap11(), config=cores)
 
     def call_wrapper(self, ctx: Any) -> Any:
+        env = getattr(ctx.transport, "req_env", None) or {}
+        who: Caller = env.get(CALLER_KEY, ANONYMOUS)
+        cores: Cores = ctx.app.config
+        answer = self._call(ctx, who, cores.policy)
+        if cores.audit is not None and permission(ctx.descriptor.name) == WRITE:
+            try:
+                audit_call(cores.audit, ctx, who, answer)
+            except Exception:  # never fail a call for its audit line
+                log.exception("audit of %s", ctx.descriptor.name)
+        return answer
+
+    def _call(self, ctx: Any, who: Caller, policy: Optional[Policy]) -> Any:
         try:
-            return super().call_wrapper(ctx)
+            if policy is not None:
+                policy.authorize(who, ctx.descriptor.name)
+            with calling(who):
+                return super().call_wrapper(ctx)
         except CondorSoapError as err:
             return failure(ctx.descriptor, err.code, err.message, err.result)
         except Exception:
             log.exception("%s failed", ctx.descriptor.name)
             return failure(ctx.descriptor, StatusCode.FAIL, INTERNAL_ERROR)
+
+
+def audit_call(audit: AuditLog, ctx: Any, who: Caller, answer: Any) -> None:
+    """One audit line for a WRITE call: who, from where, what, on which jobs, the outcome."""
+    args = ctx.in_object
+    status = answer if isinstance(answer, m.Status) else getattr(answer, "status", None)
+    txn = getattr(args, "transaction", None)
+    txn_id = getattr(txn, "id", None) or None
+    if txn_id is None and isinstance(getattr(answer, "transaction", None), m.Transaction):
+        txn_id = answer.transaction.id  # beginTransaction
+    cluster, job = getattr(args, "clusterId", None), getattr(args, "jobId", None)
+    name = ctx.descriptor.name
+    if name == "newCluster":
+        cluster = getattr(answer, "integer", None)
+    elif name == "newJob":
+        job = getattr(answer, "integer", None)
+    data = getattr(args, "data", None) if name == "sendFile" else None
+    code = getattr(status, "code", None)
+    audit.record("call", user=who.user, auth=who.method, source=who.address, operation=name,
+                 transaction=txn_id, cluster=cluster, job=job,
+                 file=getattr(args, "name", None) if name in ("declareFile", "sendFile") else None,
+                 bytes=sum(map(len, data)) if data else 0,
+                 outcome=getattr(code, "name", code), message=getattr(status, "message", None))
 
 
 def failure(descriptor: Any, code: StatusCode, message: str, result: Optional[Any] = None) -> Any:

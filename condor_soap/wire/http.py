@@ -12,12 +12,14 @@ from typing import Any, Callable, Iterable, Optional
 
 from spyne.server.wsgi import WsgiApplication
 
+from condor_soap.wire.identity import CALLER_KEY, Authenticator, Refusal
 from condor_soap.wire.wsdl import render_wsdl
 
 WSDL_FILES = {"condorSchedd.wsdl": "condorSchedd", "condorCollector.wsdl": "condorCollector"}
 _HOST = re.compile(r"^[A-Za-z0-9._~\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 StartResponse = Callable[..., Any]
+CHALLENGE = ('Basic realm="condor-soap", charset="UTF-8"', 'Bearer realm="condor-soap"')
 
 
 def wsdl_name(path: str, query: str) -> Optional[str]:
@@ -30,29 +32,41 @@ def wsdl_name(path: str, query: str) -> Optional[str]:
     return None
 
 
-def request_address(environ: dict) -> str:
-    """``scheme://host[:port]`` as the client addressed this server."""
-    host = environ.get("HTTP_HOST", "")
-    if not _HOST.match(host):  # absent or not a plain host: don't echo it into the WSDL
+def request_address(environ: dict, scheme: Optional[str] = None, host: Optional[str] = None) -> str:
+    """``scheme://host[:port]`` as the client addressed this server (``scheme``/``host``:
+    what a trusted proxy says the client used)."""
+    host = host if host is not None else environ.get("HTTP_HOST", "")
+    if not _HOST.match(host or ""):  # absent or not a plain host: don't echo it into the WSDL
         host = f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-    return f"{environ['wsgi.url_scheme']}://{host}"
+    return f"{scheme or environ['wsgi.url_scheme']}://{host}"
 
 
 class SoapHttp:
     """WSGI application; ``close()`` runs ``on_close`` (stopping what serves the calls).
 
     ``max_body`` is the largest SOAP request read (Spyne's own default is 2 MiB, too small for
-    clients that send a whole file in one ``sendFile``).
+    clients that send a whole file in one ``sendFile``). ``auth`` establishes each POST's
+    caller (None: every caller is the trusted anonymous one, the original's model); a request
+    it refuses gets 401 before any of its body is parsed. The WSDLs are public.
     """
 
     def __init__(self, application: Any, on_close: Callable[[], None] = lambda: None,
-                 max_body: int = 1 << 30) -> None:
+                 max_body: int = 1 << 30, auth: Optional[Authenticator] = None) -> None:
         self._soap = WsgiApplication(application, max_content_length=max_body)
         self._on_close = on_close
+        self._auth = auth
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if method == "POST":
+            if self._auth is not None:
+                who = self._auth.identify(environ)
+                if isinstance(who, Refusal):
+                    self._auth.audit.record("auth-failure", user=who.user, source=self._auth.client_address(environ),
+                                            reason=who.reason, path=environ.get("PATH_INFO", "")[:200])
+                    return _text(start_response, "401 Unauthorized", "Authentication required\n",
+                                 [("WWW-Authenticate", c) for c in CHALLENGE])
+                environ[CALLER_KEY] = who
             if not environ.get("CONTENT_TYPE"):  # gSOAP did not look at it; Spyne refuses without
                 environ["CONTENT_TYPE"] = "text/xml"
             return self._soap(environ, start_response)
@@ -61,7 +75,8 @@ class SoapHttp:
         name = wsdl_name(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
         if name is None:
             return _text(start_response, "404 Not Found", "Not found\n")
-        body = render_wsdl(name, request_address(environ))
+        public = self._auth.public_address(environ) if self._auth is not None else (None, None)
+        body = render_wsdl(name, request_address(environ, *public))
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
         return [] if method == "HEAD" else [body]
 

@@ -1,0 +1,156 @@
+"""Who sent an HTTP request: credentials, trusted proxies and the client address.
+
+Precedence: an ``Authorization`` header (Basic or Bearer) must be valid; else a client
+certificate verified by a trusted proxy (``X-SSL-Client-Verify: SUCCESS`` and
+``X-SSL-Client-S-DN``) mapped through the certificate map; else the caller is anonymous, which
+is allowed only for a direct (not proxied) request to a loopback bind, or with
+``allow_anonymous``. Proxy headers (``X-Forwarded-*``, ``X-SSL-Client-*``) are read only when the
+TCP peer is in ``trusted_proxies``; waitress must not rewrite them itself (no ``trusted_proxy``
+passed to it), so ``REMOTE_ADDR`` stays the TCP peer.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from condor_soap.auth.audit import AuditLog
+from condor_soap.auth.credentials import CertMap, PasswordFile, TokenFile
+from condor_soap.config import Config
+from condor_soap.core.policy import Caller, Policy
+
+log = logging.getLogger(__name__)
+CALLER_KEY = "condor_soap.caller"  # the environ key the application reads the caller from
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An unauthenticated request: answered 401; ``reason`` goes to the audit log only."""
+
+    reason: str
+    user: Optional[str] = None
+
+
+def _networks(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Authenticator:
+    """Establishes the :class:`Caller` of each request, from one :class:`Config`."""
+
+    def __init__(self, config: Config, policy: Policy, audit: AuditLog) -> None:
+        self.policy = policy
+        self.audit = audit
+        self.passwords = PasswordFile(config.password_file) if config.password_file else None
+        self.tokens = TokenFile(config.token_file) if config.token_file else None
+        self.certs = CertMap(config.cert_map_file) if config.cert_map_file else None
+        self.proxies = _networks(config.trusted_proxies)
+        self.anonymous_direct = config.allow_anonymous or _is_loopback(config.host)
+        self.anonymous_proxied = config.allow_anonymous
+
+    # addresses
+    def trusted_peer(self, environ: dict) -> bool:
+        return self._in_proxies(environ.get("REMOTE_ADDR", ""))
+
+    def _in_proxies(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in net for net in self.proxies)
+
+    def client_address(self, environ: dict) -> str:
+        """The TCP peer, or behind trusted proxies the right-most X-Forwarded-For address
+        that is not itself a trusted proxy (the left part is the client's to forge)."""
+        peer = environ.get("REMOTE_ADDR", "")
+        if not self._in_proxies(peer):
+            return peer
+        hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._in_proxies(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return peer  # garbage from the proxy chain: fall back on what we know
+        return peer
+
+    def public_address(self, environ: dict) -> tuple[str, Optional[str]]:
+        """(scheme, host) the client used: X-Forwarded-Proto/-Host from a trusted proxy."""
+        scheme, host = environ["wsgi.url_scheme"], environ.get("HTTP_HOST")
+        if self.trusted_peer(environ):
+            proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
+            if proto in ("http", "https"):
+                scheme = proto
+            fwd_host = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip()
+            if fwd_host:
+                host = fwd_host
+        return scheme, host
+
+    # identity
+    def identify(self, environ: dict) -> Union[Caller, Refusal]:
+        address = self.client_address(environ)
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if header:
+            result = self._authorization(header)
+            method = header.split(" ", 1)[0].lower()
+        elif self.trusted_peer(environ) and environ.get("HTTP_X_SSL_CLIENT_VERIFY", "") == "SUCCESS" \
+                and environ.get("HTTP_X_SSL_CLIENT_S_DN"):
+            result = self._certificate(environ["HTTP_X_SSL_CLIENT_S_DN"])
+            method = "certificate"
+        else:
+            proxied = self.trusted_peer(environ)
+            if self.anonymous_proxied or (self.anonymous_direct and not proxied):
+                return Caller(None, address)
+            return Refusal("no credentials")
+        if isinstance(result, Refusal):
+            return result
+        return Caller(result, address, method, self.policy.is_admin(result))
+
+    def _authorization(self, header: str) -> Union[str, Refusal]:
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "basic":
+            try:
+                user, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return Refusal("malformed Basic credentials")
+            if not sep or not user:
+                return Refusal("malformed Basic credentials")
+            if self.passwords is None:
+                return Refusal("Basic authentication not configured", user)
+            if not self._safely(self.passwords.check, user, password):
+                return Refusal("bad password", user)
+            return user
+        if scheme.lower() == "bearer":
+            if self.tokens is None:
+                return Refusal("bearer tokens not configured")
+            user = self._safely(self.tokens.user, value)
+            return user if user else Refusal("unknown bearer token")
+        return Refusal(f"unsupported authorization scheme {scheme[:20]!r}")
+
+    def _certificate(self, subject: str) -> Union[str, Refusal]:
+        if self.certs is None:
+            return Refusal("certificate map not configured", subject[:256])
+        user = self._safely(self.certs.user, subject)
+        return user if user else Refusal("certificate subject not mapped", subject[:256])
+
+    @staticmethod
+    def _safely(check, *args):  # type: ignore[no-untyped-def]
+        """A credential file that cannot be read refuses, loudly in the log."""
+        try:
+            return check(*args)
+        except (OSError, ValueError):
+            log.exception("credential file unreadable")
+            return None
