@@ -13,6 +13,15 @@ protocol keeps only the checks gSOAP made:
 
 Children match by local name, so qualified and unqualified children both work; unknown
 children are skipped; ``xsi:type`` is ignored (SOAP::Lite sends it on every element).
+
+Hostile input (tests/hostile): the parser never loads a DTD, resolves no entity and touches no
+network (Spyne's defaults, kept); libxml2's entity amplification limit stays on although
+``huge_tree`` is set. On top of that an envelope must be exactly one SOAP 1.1 ``Envelope``
+with one ``Body`` whose first child is the operation (further children only as ``id``-bearing
+multiRef targets), nest at most :data:`MAX_DEPTH` elements, and ``href`` references are
+resolved here, without recursion, refusing cycles and chains longer than
+:data:`MAX_HREF_CHAIN`. Each refusal is a ``Client`` Fault; an unexpected exception while
+reading is logged and answered with a ``Server`` Fault, never a bare HTTP 500.
 """
 from __future__ import annotations
 
@@ -20,9 +29,18 @@ import binascii
 import logging
 from typing import Any
 
+from lxml import etree
 from spyne.error import Fault, ValidationError
 from spyne.model.binary import BINARY_ENCODING_BASE64
 from spyne.protocol.soap import Soap11
+
+log = logging.getLogger(__name__)
+
+#: Deepest element nesting read (the deepest real request is about 8 levels).
+MAX_DEPTH = 100
+#: Longest chain of ``href`` -> ``id`` -> ``href`` ... followed (Axis multiRef nests a few).
+MAX_HREF_CHAIN = 32
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 
 
 LOGGED_REQUEST_CHARS = 2000
@@ -52,13 +70,37 @@ class LenientSoap11(Soap11):
             super().create_in_document(ctx, charset)
         except StopIteration:  # Spyne's parser does not expect an empty body
             raise Fault("Client.XMLSyntaxError", "Empty request") from None
+        except UnicodeError as exc:  # Spyne decodes with the HTTP charset before parsing
+            raise Fault("Client.XMLSyntaxError", f"The request is not in its declared encoding: {exc}") from None
+        except LookupError:
+            raise Fault("Client.XMLSyntaxError", f"Unknown charset {charset!r}") from None
+        except Fault:
+            raise
+        except Exception:
+            log.exception("cannot read a request")
+            raise Fault("Server", "Cannot read the request") from None
 
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
-        envelope = ctx.in_document[0]
-        body = envelope.find(f"{{{self.ns_soap_env}}}Body")
-        if body is not None and len(body) == 0:  # Spyne would fail with an AttributeError
-            raise Fault("Client.SoapError", "The SOAP Body holds no operation")
-        super().decompose_incoming_envelope(ctx, message)
+        envelope, ids = ctx.in_document
+        _check_envelope(envelope, self.ns_soap_env)
+        _resolve_hrefs(envelope, ids)
+        ctx.in_document = (envelope, {})  # resolved here: Spyne's recursive resolver is skipped
+        try:
+            super().decompose_incoming_envelope(ctx, message)
+        except Fault:
+            raise
+        except Exception:
+            log.exception("cannot read a request")
+            raise Fault("Server", "Cannot read the request") from None
+
+    def deserialize(self, ctx: Any, message: Any) -> None:
+        try:
+            super().deserialize(ctx, message)
+        except Fault:
+            raise
+        except Exception:
+            log.exception("cannot read a request")
+            raise Fault("Server", "Cannot read the request") from None
 
     def base_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         text = element.text
@@ -86,3 +128,72 @@ class LenientSoap11(Soap11):
 
     def enum_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: str = "retval", **kw: Any) -> Any:
         return self.modelbase_to_parent(ctx, cls, cls.encode[inst], parent, ns, name, **kw)
+
+
+def _check_envelope(envelope: Any, ns_env: str) -> None:
+    """Refuse every envelope shape but one SOAP 1.1 Envelope, at most one Header, exactly one
+    Body whose first child is an operation; later Body children must be multiRef targets."""
+    if not isinstance(envelope.tag, str) or etree.QName(envelope).localname != "Envelope":
+        raise Fault("Client.SoapError", "The request is not a SOAP Envelope")
+    namespace = etree.QName(envelope).namespace
+    if namespace != ns_env:
+        version = "SOAP 1.2" if namespace == SOAP12_ENV else f"namespace {namespace or '(none)'!r}"
+        raise Fault("VersionMismatch", f"Only SOAP 1.1 envelopes ({ns_env}) are served, not {version}")
+    depth = 0
+    for event, _ in etree.iterwalk(envelope, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > MAX_DEPTH:
+            raise Fault("Client.SoapError", f"The request nests elements deeper than {MAX_DEPTH} levels")
+    bodies = envelope.findall(f"{{{ns_env}}}Body")
+    if len(bodies) != 1:
+        raise Fault("Client.SoapError", "The SOAP Envelope has no Body" if not bodies else
+                    "The SOAP Envelope has more than one Body")
+    if len(envelope.findall(f"{{{ns_env}}}Header")) > 1:
+        raise Fault("Client.SoapError", "The SOAP Envelope has more than one Header")
+    children = [el for el in bodies[0] if isinstance(el.tag, str)]
+    if not children:
+        raise Fault("Client.SoapError", "The SOAP Body holds no operation")
+    if children[0].tag == f"{{{ns_env}}}Fault":
+        raise Fault("Client.SoapError", "A SOAP Fault is not a request")
+    if any(el.get("id") is None for el in children[1:]):
+        raise Fault("Client.SoapError", "The SOAP Body holds more than one operation")
+
+
+def _resolve_hrefs(root: Any, ids: dict) -> None:
+    """SOAP-encoding references, as Spyne's ``resolve_hrefs`` does them (an ``href`` element
+    takes its target's attributes, children and text; elements with an ``id`` are targets, not
+    walked), but iterative over the tree and refusing cycles and over-long chains."""
+    if not ids:
+        return
+    done: set[str] = set()
+
+    def resolve(top: Any, chain: tuple[str, ...]) -> None:
+        stack = [top]
+        while stack:
+            for el in stack.pop():
+                if not isinstance(el.tag, str) or el.get("id") is not None:
+                    continue
+                href = el.get("href")
+                if href is None:
+                    stack.append(el)
+                    continue
+                ref = href[1:] if href.startswith("#") else href
+                target = ids.get(ref)
+                if target is None:
+                    continue  # unresolvable: the element stays empty (nil)
+                if ref in chain:
+                    raise Fault("Client.SoapError", f"The href '#{ref}' refers to itself")
+                if len(chain) >= MAX_HREF_CHAIN:
+                    raise Fault("Client.SoapError", f"href chains longer than {MAX_HREF_CHAIN} are refused")
+                if ref not in done:
+                    resolve(target, chain + (ref,))
+                    done.add(ref)
+                for key, value in target.items():
+                    el.set(key, value)
+                try:
+                    el.extend(list(target))
+                except ValueError:  # the target is an ancestor of el
+                    raise Fault("Client.SoapError", f"The href '#{ref}' refers to itself") from None
+                el.text = target.text
+
+    resolve(root, ())
