@@ -7,7 +7,11 @@ the client's offsets (``os.pwrite``) and hashed in chunks: no whole file is held
 Decisions:
 
 * Names must be plain file names (spec §6 row 8): empty, ``.``, ``..``, ``/``, ``\\`` and NUL
-  are refused with FAIL.
+  are refused with FAIL; so are names that become one of those under Unicode NFKC (``．．``,
+  ``a／b``), names with a ``,`` or leading/trailing white space (the job's
+  ``TransferInputFiles`` is a comma list whose entries HTCondor trims: ``"a,.."`` or ``" .."``
+  would name the parent directory), control and format characters (newlines, bidi overrides,
+  zero-width spaces) and names over 255 UTF-8 bytes.
 * ``sendFile`` data reaching past the declared size is refused with FAIL and nothing is
   written: the commit would fail anyway, and refusing bounds the disk a client can fill. (The
   original extended the file, spec §4.4.)
@@ -22,6 +26,7 @@ import logging
 import os
 import shutil
 import threading
+import unicodedata
 from typing import Optional
 
 from condor_soap.errors import CondorSoapError
@@ -30,11 +35,27 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 
 
+_BAD_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+MAX_NAME_BYTES = 255
+
+
+def _plain(name: str) -> bool:
+    normal = unicodedata.normalize("NFKC", name)
+    return (normal not in (".", "..") and name not in (".", "..")
+            and not any(c in text for text in (name, normal) for c in "/\\\0,")
+            and name == name.strip() and normal == normal.strip()
+            and not any(unicodedata.category(c) in _BAD_CATEGORIES for c in name)
+            and len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES)
+
+
 def check_name(name: Optional[str]) -> str:
     """Return ``name`` if it is a plain file name, else raise FAIL."""
-    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
-        raise CondorSoapError(f"Invalid file name '{name or ''}': a file name must not be empty, "
-                              "'.' or '..', nor contain '/', '\\' or NUL.")
+    if not name or not _plain(name):
+        shown = (name or "")[:100].encode("unicode_escape").decode("ascii")
+        raise CondorSoapError(f"Invalid file name '{shown}': a file name must not be empty, "
+                              "'.' or '..' (also as Unicode look-alikes), nor contain '/', '\\', ',', NUL "
+                              "or control characters, nor start or end with white space, "
+                              f"nor be longer than {MAX_NAME_BYTES} bytes.")
     return name
 
 
