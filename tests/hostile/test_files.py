@@ -213,3 +213,45 @@ def test_bad_md5_hash_values(service, job):
     for i, value in enumerate(["", "zz" * 16, "0" * 31, "0" * 33, "../../etc/passwd", "0" * 31 + "\u0660"]):
         code, message = declare(service, txn, cluster, proc, f"h{i}", 4, "MD5HASH", escape(value)).status
         assert code == "FAIL" and "MD5" in message, (value, message)
+
+
+def _vm_peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmPeak:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmPeak")
+
+
+@pytest.mark.parametrize("where", [
+    pytest.param("committed", id="committed-spool"),
+    pytest.param("transaction", id="staged-in-transaction", marks=pytest.mark.xfail(
+        strict=True, reason="core/schedd.py get_file reads a staged file with f.read(length), which "
+                            "reserves `length` bytes (2 GiB per call); fix: read min(length, size - offset) "
+                            "with os.pread, as the local backend's read_spool does (Staging.read)")),
+])
+def test_get_file_huge_length_reserves_no_memory(tmp_path, where):
+    """getFile length 2**31-1 on a 10-byte file must not reserve 2 GiB: measured on a service
+    process of its own (VmPeak), where an RLIMIT_AS or strict overcommit would turn it into
+    MemoryError."""
+    from tests.functional.service_process import ServiceProcess
+    from tests.hostile.conftest import Service
+
+    process = ServiceProcess(tmp_path / "state")
+    url = process.start()
+    try:
+        service = Service(url, None, str(tmp_path / "state"))
+        txn, cluster, proc = service.job()
+        assert declare(service, txn, cluster, proc, "f", size=10).status[0] == "SUCCESS"
+        assert send(service, txn, cluster, proc, "f", 0, b"0123456789").status[0] == "SUCCESS"
+        if where == "committed":
+            assert service.call("submit", f"{txn}<clusterId>{cluster}</clusterId><jobId>{proc}</jobId><jobAd>"
+                                          "<item><name>JobStatus</name><type>INTEGER-ATTR</type><value>5</value>"
+                                          "</item></jobAd>").status[0] == "SUCCESS"
+            assert service.call("commitTransaction", txn).status[0] == "SUCCESS"
+            txn = ""
+        before = _vm_peak_kib(process.proc.pid)
+        reply = get(service, txn, cluster, proc, "f", 0, 2**31 - 1)
+        assert reply.status[0] == "SUCCESS" and base64.b64decode(reply.text("response/data")) == b"0123456789"
+        assert _vm_peak_kib(process.proc.pid) - before < 512 * 1024
+    finally:
+        process.stop()
