@@ -30,6 +30,7 @@ error, not a silently shortened expression. Attribute names are looked up case-i
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any, Iterable, Optional
 
 import classad2
@@ -42,6 +43,11 @@ PRIVATE_ATTRS = frozenset(n.casefold() for n in (
 _HEADER = frozenset(("mytype", "targettype", "servertime"))
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _RESERVED = frozenset(("true", "false", "undefined", "error", "is", "isnt"))
+#: The probe's value and sentinel names, unguessable: client text ``1; __e = 1`` or
+#: ``1; __v = 2`` redefining fixed names passed the strictness check, the trailing statement
+#: silently dropped.
+_VALUE = f"__v{secrets.token_hex(8)}"
+_SENTINEL = f"__e{secrets.token_hex(8)}"
 
 
 def is_valid_name(name: Optional[str]) -> bool:
@@ -57,22 +63,22 @@ def parse_expr(text: str) -> Optional[classad2.ExprTree]:
     # The new-syntax parse is the strictness check: a sentinel after the value catches
     # trailing garbage, which both classad2 parsers otherwise drop silently.
     try:
-        probe = classad2.ClassAd(f"[__v = {text}\n; __e = 1]")
+        probe = classad2.ClassAd(f"[{_VALUE} = {text}\n; {_SENTINEL} = 1]")
     except Exception:  # classad2 raises ClassAdException (and ValueError) on bad text
         return None
-    if sorted(k.casefold() for k in probe.keys()) != ["__e", "__v"]:
+    if sorted(k.casefold() for k in probe.keys()) != sorted([_VALUE.casefold(), _SENTINEL.casefold()]):
         return None
     if "\n" in text or "\r" in text:
-        return probe.lookup("__v")
+        return probe.lookup(_VALUE)
     # The value itself comes from the old-syntax parser, as the original's did: it keeps
     # backslashes in strings literal ("C:\dir"), where the new syntax treats them as escapes.
     try:
-        old = classad2.parseNext(f"__v = {text}\n", classad2.ParserType.Old)
+        old = classad2.parseNext(f"{_VALUE} = {text}\n", classad2.ParserType.Old)
     except Exception:
         old = None
-    if old is None or "__v" not in old:
-        return probe.lookup("__v")
-    return old.lookup("__v")
+    if old is None or _VALUE not in old:
+        return probe.lookup(_VALUE)
+    return old.lookup(_VALUE)
 
 
 def unparse_old(expr: Any) -> str:
