@@ -25,7 +25,9 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
         threads=config.threads,
         max_request_body_size=config.max_request_body_size,
         ident="condor-soap",
-        clear_untrusted_proxy_headers=True,
+        # waitress trusts no proxy itself (it would rewrite REMOTE_ADDR); with trusted_proxies
+        # the service judges X-Forwarded-* per peer (wire/identity.py), so waitress keeps them
+        clear_untrusted_proxy_headers=not config.trusted_proxies,
     )
     host, port = server.effective_host, server.effective_port
     if hasattr(backend, "soap_address"):
