@@ -145,6 +145,27 @@ class Stack:
     service: ServiceProcess       # the service behind it (trusted_proxies 127.0.0.1)
     pki: Pki
     nginx_dir: Path
+    nginx_pid: int
+
+    def upstream_connections(self) -> int:
+        """ESTABLISHED TCP connections nginx's processes hold to the service's port."""
+        port = int(self.service.url.rstrip("/").rsplit(":", 1)[1])
+        children = Path(f"/proc/{self.nginx_pid}/task/{self.nginx_pid}/children").read_text().split()
+        inodes = set()
+        for pid in [str(self.nginx_pid), *children]:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        count = 0
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port, state, inode = int(fields[2].split(":")[1], 16), fields[3], fields[9]
+            count += remote_port == port and state == "01" and inode in inodes
+        return count
 
     def audit(self) -> list[dict]:
         import json
@@ -208,7 +229,7 @@ def stack(tmp_path_factory, pki) -> Iterator[Stack]:
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(ndir / "stderr.log", "wb"))
     try:
         _wait_tls(tls_port, pki.ca, proc, ndir / "error.log")
-        yield Stack(f"https://127.0.0.1:{tls_port}/", tls_port, service, pki, ndir)
+        yield Stack(f"https://127.0.0.1:{tls_port}/", tls_port, service, pki, ndir, proc.pid)
     finally:
         proc.terminate()  # SIGTERM: nginx's fast shutdown
         try:

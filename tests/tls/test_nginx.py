@@ -190,6 +190,15 @@ def test_forged_headers_sent_directly_from_untrusted_peer_ignored(stack):
     assert (line["user"], line["auth"], line["source"]) == ("alice", "certificate", "203.0.113.66"), line
 
 
+def test_upstream_connections_kept_alive(stack):
+    """proxy_http_version 1.1 + keepalive: after a burst of calls nginx keeps idle
+    connections to waitress open instead of closing one per call."""
+    s = session(stack, basic="bob")
+    for _ in range(5):
+        assert post(s, stack.url).status_code == 200
+    assert 1 <= stack.upstream_connections() <= 16
+
+
 @pytest.mark.parametrize("path", ["condorSchedd.wsdl", ""])
 def test_plain_http_to_tls_port_refused(stack, path):
     """The TLS port speaks only TLS: plain HTTP gets nginx's 400, never the service."""
