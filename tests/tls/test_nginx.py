@@ -161,7 +161,7 @@ def test_forged_identity_headers_through_nginx_lose(stack):
     certificate) and appends the real peer to X-Forwarded-For."""
     assert post(session(stack, headers=FORGED), stack.url).status_code == 401
     assert stack.audit()[-1]["source"] == CLIENT_ADDR  # not 203.0.113.66, the forged left hop
-    # underscore spellings are dropped by nginx (and would not match the dashed names anyway)
+    # underscore spellings (X_SSL_Client_S_DN) are dropped by nginx, and by waitress too
     underscored = {k.replace("-", "_"): v for k, v in FORGED.items()}
     assert post(session(stack, headers=underscored), stack.url).status_code == 401
     # carol's real certificate plus a forged subject claiming alice: carol
