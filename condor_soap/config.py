@@ -86,7 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hide_job_attrs", _list, (),
             "job attributes whose values are shown as <REDACTED> (like RESTD_HIDE_JOB_ATTRS)"),
     # limits (0 = none)
-    Setting("max_file_bytes", int, 1 << 30, "largest declared file, in bytes (0 = no limit)"),
+    Setting("max_file_bytes", int, 0,
+            "largest declared file, in bytes (0 = no limit but the wire's: size is an xsd:int)"),
     Setting("max_job_bytes", int, 4 << 30, "largest total of one job's declared files (0 = no limit)"),
     Setting("max_transaction_bytes", int, 16 << 30,
             "largest total of one transaction's declared files (0 = no limit)"),
