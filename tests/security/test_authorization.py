@@ -16,6 +16,9 @@ def test_allow_deny_read_write(serve):
     denied = admin.beginTransaction(60).status
     assert (denied.code, denied.message) == ("FAIL", "Permission denied")
     assert admin.requestReschedule().message == "Permission denied"
+    audited = [l for l in svc.audit() if l["user"] == "root-admin"]
+    assert [(l["operation"], l["outcome"], l["message"]) for l in audited] == [
+        ("beginTransaction", "FAIL", "Permission denied"), ("requestReschedule", "FAIL", "Permission denied")]
     # bob is denied READ: every operation, WRITE ones too (WRITE needs READ)
     assert bob.getJobAds(None, None).status.message == "Permission denied"
     assert bob.createJobTemplate(1, 0, None, "VANILLA", "x", None, None).status.message == "Permission denied"

@@ -1,0 +1,77 @@
+"""The policy and credential parsing without HTTP: permission per operation, list entries,
+certificate maps, the default caller of the core."""
+from __future__ import annotations
+
+import pytest
+
+from condor_soap.auth.credentials import CertMap, parse_map_file
+from condor_soap.core import policy
+from condor_soap.core.policy import ANONYMOUS, READ, WRITE, Caller, Policy
+from condor_soap.errors import CondorSoapError
+from condor_soap.wire.application import SERVICES
+
+SPEC_WRITE = {"beginTransaction", "commitTransaction", "abortTransaction", "extendTransaction", "newCluster",
+              "removeCluster", "newJob", "removeJob", "holdJob", "releaseJob", "submit", "declareFile",
+              "sendFile", "closeSpool", "requestReschedule"}
+
+
+def test_permission_per_operation_is_spec_4_2():
+    operations = {name for service in SERVICES for name in service.public_methods}
+    assert SPEC_WRITE <= operations
+    assert {op for op in operations if policy.permission(op) == WRITE} == SPEC_WRITE
+    for op in ("getJobAds", "getJobAd", "getFile", "listSpool", "discoverJobRequirements",
+               "createJobTemplate", "getVersionString", "getPlatformString", "insertAd", "queryAnyAds"):
+        assert policy.permission(op) == READ
+
+
+@pytest.mark.parametrize("pattern, user, address, expected", [
+    ("*", "alice", "10.1.2.3", True),
+    ("alice@*", "alice", "10.1.2.3", True),
+    ("alice@*", "bob", "10.1.2.3", False),
+    ("*@10.0.0.0/8", "bob", "10.1.2.3", True),
+    ("*@10.0.0.0/8", "bob", "11.1.2.3", False),
+    ("10.1.2.*", "bob", "10.1.2.3", True),   # no @: a host
+    ("portal-*@192.168.1.5", "portal-a", "192.168.1.5", True),
+    ("anonymous@127.0.0.1", "anonymous", "127.0.0.1", True),
+    ("*@10.0.0.0/8", "bob", "not-an-ip", False),
+])
+def test_entries(pattern, user, address, expected):
+    assert policy.entry_matches(pattern, user, address) is expected
+
+
+def test_deny_wins_and_write_needs_read():
+    p = Policy(allow_write=("alice@*",), deny_read=("*@10.*",))
+    assert p.allows(Caller("alice", "127.0.0.1"), WRITE)
+    assert not p.allows(Caller("alice", "10.0.0.1"), WRITE)
+    assert not p.allows(Caller("bob", "127.0.0.1"), WRITE) and p.allows(Caller("bob", "127.0.0.1"), READ)
+    with pytest.raises(CondorSoapError, match="^Permission denied$"):
+        p.authorize(Caller("bob", "127.0.0.1"), "submit")
+
+
+def test_submit_owner():
+    p = Policy(admins=("root-admin",))
+    alice, admin = Caller("alice"), Caller("root-admin", admin=True)
+    assert p.submit_owner(ANONYMOUS, "x") is None  # anonymous: the ad as sent
+    assert p.submit_owner(alice, None) == "alice" and p.submit_owner(alice, "alice") == "alice"
+    with pytest.raises(CondorSoapError, match="^Owner 'bob' is not the authenticated user 'alice'$"):
+        p.submit_owner(alice, "bob")
+    assert p.submit_owner(admin, "bob") == "bob"
+
+
+def test_core_default_caller_is_trusted_anonymous():
+    assert policy.caller() is ANONYMOUS and not ANONYMOUS.restricted
+    with policy.calling(Caller("alice")) as who:
+        assert policy.caller() is who and who.restricted
+    assert policy.caller() is ANONYMOUS
+
+
+def test_map_file_forms(tmp_path):
+    path = tmp_path / "map"
+    path.write_text('# comment\nGSI "^x$" ignored\nSSL /^CN=([a-z]+),O=Example$/ \\1\n'
+                    'SSL "^CN=Zed Q,O=Example$" zed\nSSL "CN=(.*)" \\1\n')
+    assert [user for _, user in parse_map_file(str(path))] == ["\\1", "zed", "\\1"]
+    certs = CertMap(str(path))
+    assert certs.user("CN=amy,O=Example") == "amy"
+    assert certs.user("CN=Zed Q,O=Example") == "zed"
+    assert certs.user("CN=evil user") is None  # \1 captured no user name
+    assert certs.user("O=Other") is None
