@@ -13,6 +13,11 @@ set -eu
 DIR=${CONDOR_POOL_DIR:-/var/tmp/condor-pool}
 ROOT=$DIR/root
 SUBMITTER=${CONDOR_POOL_SUBMITTER:-condorsoap}   # jobs owned by root are refused
+# Per-user identity (docs/htcondor-backend.rst): Unix users the submitter may queue jobs as (it is
+# a queue super user whose impersonation is limited to exactly these), and users that exist but
+# are outside that set (the tests show the schedd refuses them; "malice" contains "alice").
+IMPERSONATED=${CONDOR_POOL_USERS:-alice bob}
+OUTSIDERS="carol malice"
 CLIENT_CONFIG=$DIR/client.conf
 TOKENS=$DIR/tokens
 
@@ -50,7 +55,11 @@ build() {
             >"$DIR/install.log" 2>&1
     fi
     mount_root
-    in_root id "$SUBMITTER" >/dev/null 2>&1 || in_root useradd -m "$SUBMITTER"
+    for user in "$SUBMITTER" $IMPERSONATED $OUTSIDERS; do
+        in_root id "$user" >/dev/null 2>&1 || in_root useradd -m "$user"
+    done
+    # ^(alice|bob)$: the schedd's match is unanchored, "alice|bob" would also allow "malice"
+    may_impersonate="^($(echo $IMPERSONATED | tr ' ' '|'))\$"
     cat >"$ROOT/etc/condor/config.d/99-condor-soap" <<CONF
 # Set by tests/pool/pool.sh: jobs cannot start in this sandbox otherwise.
 MOUNT_UNDER_SCRATCH =
@@ -62,6 +71,10 @@ SCHEDD_INTERVAL = 2
 # the htcondor backend's insertAd: the submit identity may advertise ads (ADVERTISE_* falls
 # back to DAEMON). A test pool only: see docs/htcondor-backend.rst for a production pool.
 ALLOW_DAEMON = \$(ALLOW_DAEMON) $SUBMITTER@\$(UID_DOMAIN)
+# Per-user identity: the submitter queues jobs owned by (and run as) the users it authenticated,
+# and only those; HTCondor never lets anyone set Owner to root. See docs/htcondor-backend.rst.
+QUEUE_SUPER_USERS = root, condor, $SUBMITTER
+QUEUE_SUPER_USER_MAY_IMPERSONATE = $may_impersonate
 CONF
 }
 
