@@ -70,3 +70,13 @@ def still_serving(service) -> Iterator[None]:
     """Every hostile test ends with the service answering getVersionString."""
     yield
     service.assert_serving()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fuzz volume reached (tests/hostile/test_fuzz.py), one line per fuzz test."""
+    import sys
+
+    fuzz = sys.modules.get("tests.hostile.test_fuzz")
+    for test, counts in (getattr(fuzz, "STATS", None) or {}).items():
+        shown = {k: v for k, v in counts.items() if k != "started"}
+        terminalreporter.write_line(f"hostile fuzz, {test}: " + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())))

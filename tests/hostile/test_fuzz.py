@@ -1,0 +1,260 @@
+"""Fuzzing the SOAP face with hypothesis, bounded in time.
+
+Envelopes are generated from the service's own operations (the Spyne models that also write
+the WSDL): valid structure with random values (edge integers, hostile strings, real open
+transactions), and the same envelopes mutated at the byte level (XML tokens inserted,
+slices dropped or repeated, bytes flipped). Every answer must be HTTP 200 with the
+operation's answer or HTTP 500 with a SOAP Fault, parse as XML, never carry a traceback,
+come within the request timeout, and leave the service answering getVersionString. Nothing
+may be logged as an unexpected exception (``Internal error``, waitress' "Exception while
+serving"), so a crash in the core is a finding even when it is answered FAIL.
+
+Volume: ``HOSTILE_FUZZ_EXAMPLES`` per test (default 3000, ~20 s each on 2 cores) and a
+wall-clock budget ``HOSTILE_FUZZ_SECONDS`` per test (default 25): past it the remaining
+examples return at once. The count reached is printed in the terminal summary.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import time
+from typing import Any, Iterator
+
+import pytest
+import requests
+from lxml import etree
+
+from condor_soap import Config, create_app
+from condor_soap.app import build_backend
+from condor_soap.wire.application import CondorApplication, Cores
+from tests.conftest import serve_in_thread
+from tests.hostile.conftest import Service
+from tests.wire.soap import SOAP_ENV, TNS, envelope
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from spyne.model.binary import ByteArray  # noqa: E402
+from spyne.model.complex import ComplexModelBase  # noqa: E402
+from spyne.model.enum import EnumBase  # noqa: E402
+from spyne.model.primitive import Boolean, Integer, Unicode  # noqa: E402
+
+EXAMPLES = int(os.environ.get("HOSTILE_FUZZ_EXAMPLES", "3000"))
+BUDGET = float(os.environ.get("HOSTILE_FUZZ_SECONDS", "25"))
+REQUEST_TIMEOUT = 20
+
+# The operations, from the application the service runs (not from a hand-written list).
+_APP = CondorApplication(Cores(schedd=None, collector=None))
+OPERATIONS = {d.name: list(d.in_message._type_info.items())
+              for descriptors in _APP.interface.service_method_map.values() for d in descriptors}
+STATUS_ONLY = {n for n in OPERATIONS if n.startswith("query")}  # bare ClassAdStructArray answers
+# These must never see a real transaction: committing a fuzzed job would run it.
+NO_REAL_TXN = {"commitTransaction"}
+
+HOSTILE_TEXT = ['x"; Injected = 1; y="', "\\", "]", "[", ";", "../../etc/passwd", "..", ".", "/", "a,..",
+                " ..", "\uff0e\uff0e", "$(x)", "TRUE", "undefined", "1; __e = 1", "a\nb", "\r", "\t",
+                "\u202e", "\U0001f600", "&amp;", "<x/>", "]]>", "%00", "0" * 32, "ClusterId == 1",
+                "regexp(\"(a+)+$\", \"aaaaaaaaaaaaaaaaaaaa!\")", "(" * 300 + "1" + ")" * 300, "x" * 5000]
+EDGE_INTS = [0, 1, -1, 2, 2**31 - 1, -(2**31), 2**31 - 2, 1 << 20, 100000]
+# characters XML 1.0 can carry (as references for the controls it allows)
+XML_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufffe\uffff",
+                          max_codepoint=0x10FFFF).filter(lambda c: ord(c) >= 32 or c in "\t\n\r")
+
+
+def _xml_text(text: str) -> str:
+    return "".join(f"&#{ord(c)};" if ord(c) < 32 else c for c in
+                   text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _orig(cls: Any) -> Any:
+    return getattr(cls, "__orig__", None) or cls
+
+
+@st.composite
+def value_xml(draw, cls: Any, real: dict, depth: int = 0) -> str:
+    """Children text of one element of Spyne type ``cls``."""
+    base = _orig(cls)
+    if issubclass(base, ComplexModelBase):
+        parts = []
+        for name, child in base._type_info.items():
+            if name == "id" and real.get("txn") is not None and draw(st.integers(0, 2)) > 0:
+                parts.append(f"<id>{real['txn']}</id>")
+                continue
+            count = 1 if child.Attributes.max_occurs == 1 else draw(st.integers(0, 6))
+            for _ in range(count):
+                choice = draw(st.integers(0, 19))
+                if choice == 0:
+                    continue  # omitted
+                if choice == 1:
+                    parts.append(f'<{name} xsi:nil="true"/>')
+                    continue
+                parts.append(f"<{name}>{draw(value_xml(child, real, depth + 1))}</{name}>")
+        return "".join(parts)
+    unreadable = draw(st.integers(0, 39)) == 0  # now and then a value gSOAP could not read
+    if issubclass(base, Boolean):
+        return draw(st.sampled_from(["yes", "2", "tru"] if unreadable else ["true", "false", "1", "0", " true ", ""]))
+    if issubclass(base, EnumBase):
+        literals = sorted(base.decode) if hasattr(base, "decode") else ["x"]
+        return draw(st.sampled_from(["99", "-1", "x", "NOHASH-"] if unreadable else literals + [""]))
+    if issubclass(base, Integer):
+        if unreadable:
+            return draw(st.sampled_from([str(2**31), str(-(2**31) - 1), "1e3", "0x1", "abc", "1.0"]))
+        ids = [v for v in (real.get("cluster"), real.get("proc"), real.get("txn")) if v is not None]
+        return str(draw(st.one_of(st.sampled_from(EDGE_INTS + ids), st.integers(-(2**31), 2**31 - 1))))
+    if issubclass(base, ByteArray):
+        if unreadable:
+            return draw(st.sampled_from(["a!!", "====", "Y", "\u00e9"]))
+        return draw(st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode()))
+    if issubclass(base, Unicode):
+        return _xml_text(draw(st.one_of(st.text(XML_CHARS, max_size=40), st.sampled_from(HOSTILE_TEXT),
+                                        st.sampled_from(["Cmd", "Owner", "In", "Iwd", "f", "JobStatus"]))))
+    return draw(st.text(XML_CHARS, max_size=10).map(_xml_text))
+
+
+@st.composite
+def operation_envelope(draw, real: dict) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(sorted(OPERATIONS)))
+    context = dict(real) if name not in NO_REAL_TXN else {}
+    children = "".join(f"<{arg}>{draw(value_xml(cls, context))}</{arg}>" for arg, cls in OPERATIONS[name]
+                       if draw(st.integers(0, 9)) > 0)
+    return name, envelope(f"<c:{name}>{children}</c:{name}>")
+
+
+XML_TOKENS = [b"<", b">", b"</", b"/>", b"&", b"&amp;", b"&#0;", b"&#xD800;", b"<![CDATA[", b"]]>", b"<!--", b"-->",
+              b'"', b"'", b" xmlns:x='urn:x'", b" xmlns=''", b"\x00", b"\xff", b"\xc3", b"<?xml version='1.0'?>",
+              b"<!DOCTYPE x [<!ENTITY a 'bbbb'>]>", b"&a;", b" href='#x'", b" id='x'", b" xsi:nil='true'",
+              b" xsi:type='xsd:int'", b"<soapenv:Body>", b"</soapenv:Body>", b"<c:getVersionString/>",
+              b"<soapenv:Fault/>", b"\n", b" " * 100, b"<a>" * 120]
+
+
+@st.composite
+def mutated_envelope(draw, real: dict) -> tuple[str, bytes]:
+    name, body = draw(operation_envelope(real))
+    data = bytearray(body)
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.integers(0, 4))
+        at = draw(st.integers(0, len(data)))
+        if kind == 0:
+            data[at:at] = draw(st.sampled_from(XML_TOKENS))
+        elif kind == 1:
+            data[at:at + draw(st.integers(1, 40))] = b""
+        elif kind == 2 and at < len(data):
+            data[at] = draw(st.integers(0, 255))
+        elif kind == 3:
+            end = min(len(data), at + draw(st.integers(1, 60)))
+            data[at:at] = data[at:end] * draw(st.integers(1, 3))
+        else:
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+    return name, bytes(data)
+
+
+class ErrorLog(logging.Handler):
+    """Records unexpected exceptions logged anywhere in the process while fuzzing."""
+
+    WATCHED = ("waitress", "condor_soap.wire.application", "condor_soap.wire.protocol")
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(self.WATCHED) and record.exc_info:
+            self.records.append(f"{record.name}: {record.getMessage()}: {record.exc_info[1]!r}")
+
+
+@pytest.fixture(scope="module")
+def fuzz_service(tmp_path_factory) -> Iterator[tuple[Service, dict, ErrorLog]]:
+    """A service of its own (fuzzing leaves transactions and ads behind), a real open
+    transaction with one job for the generators, and the error log watcher."""
+    state = str(tmp_path_factory.mktemp("fuzz") / "state")
+    config = Config(state_dir=state)
+    backend = build_backend(config)
+    app = create_app(config, backend)
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    try:
+        with serve_in_thread(app) as url:
+            service = Service(url, backend, state)
+            yield service, _new_job(service), errors
+    finally:
+        logging.getLogger().removeHandler(errors)
+        app.close()
+
+
+STATS: dict[str, dict[str, int]] = {}
+
+
+def _check(service: Service, errors: ErrorLog, name: str, body: bytes, stats: dict[str, int]) -> None:
+    started = time.monotonic()
+    response = requests.post(service.url, data=body, timeout=REQUEST_TIMEOUT,
+                             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+    stats["examples"] = stats.get("examples", 0) + 1
+    assert b"Traceback" not in response.content and b"generated by waitress" not in response.content, response.content
+    root = etree.fromstring(response.content)  # the answer is XML, whatever the request
+    assert root.tag == f"{{{SOAP_ENV}}}Envelope"
+    answer = root.find(f"{{{SOAP_ENV}}}Body")[0]
+    if response.status_code == 500:
+        assert answer.tag == f"{{{SOAP_ENV}}}Fault"
+        assert answer.findtext("faultcode") and answer.findtext("faultstring")
+        stats["fault"] = stats.get("fault", 0) + 1
+    else:
+        assert response.status_code == 200, response.content[:300]
+        assert answer.tag.startswith(f"{{{TNS}}}") and answer.tag.endswith("Response"), answer.tag
+        if name not in STATUS_ONLY and answer.tag == f"{{{TNS}}}{name}Response":
+            code = (answer.find("response/status/code") if answer.find("response/status") is not None
+                    else answer.find("response/code"))
+            if code is None:
+                code = answer.find("status/code")  # insertAd
+            assert code is not None and code.text, etree.tostring(answer)[:300]
+            stats[code.text] = stats.get(code.text, 0) + 1
+    assert time.monotonic() - started < REQUEST_TIMEOUT
+    assert not errors.records, errors.records
+    # still serving
+    version = requests.post(service.url, data=envelope("<c:getVersionString/>"), timeout=REQUEST_TIMEOUT)
+    assert version.status_code == 200 and b"<code>SUCCESS</code>" in version.content
+
+
+def _renew(service: Service, real: dict) -> None:
+    txn = f"<transaction><id>{real['txn']}</id><duration>300</duration></transaction>"
+    if service.call("extendTransaction", f"{txn}<duration>300</duration>").status[0] != "SUCCESS":
+        real.update(_new_job(service))
+
+
+def _new_job(service: Service) -> dict:
+    txn, cluster, proc = service.job()
+    return {"txn": int(etree.fromstring(f"<t>{txn}</t>").findtext("transaction/id")), "cluster": cluster, "proc": proc}
+
+
+def _fuzz(strategy_factory, label: str):
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def run(fuzz_service, data):
+        service, real, errors = fuzz_service
+        stats = STATS.setdefault(label, {})
+        stats.setdefault("started", int(time.monotonic()))
+        name, body = data.draw(strategy_factory(real), label="envelope")
+        # Past the budget, examples return at once; never while hypothesis shrinks a failure
+        # (skipping then would make the failure look flaky).
+        if time.monotonic() - stats["started"] > BUDGET and not stats.get("failures"):
+            stats["skipped (time budget)"] = stats.get("skipped (time budget)", 0) + 1
+            return
+        if stats.get("examples", 0) % 100 == 99:  # keep a live transaction for the generators
+            _renew(service, real)
+        try:
+            _check(service, errors, name, body, stats)
+        except BaseException:
+            stats["failures"] = stats.get("failures", 0) + 1
+            errors.records.clear()
+            raise
+    return run
+
+
+test_fuzz_structured_envelopes = _fuzz(operation_envelope, "structured")
+test_fuzz_mutated_envelopes = _fuzz(mutated_envelope, "mutated")
+
+
+def test_every_operation_is_fuzzed():
+    """The generator covers every operation of both WSDLs (31)."""
+    assert len(OPERATIONS) == 31 and {"submit", "insertAd", "sendFile", "queryAnyAds"} <= set(OPERATIONS)
