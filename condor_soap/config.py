@@ -27,6 +27,13 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
+def _auto_bool(value: Any) -> Optional[bool]:
+    """True, False, or None for "auto" (decided by the service)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return None
+    return _bool(value)
+
+
 def _list(value: Any) -> tuple[str, ...]:
     """A list setting: a sequence, or a string of comma- or space-separated items."""
     items = value.replace(",", " ").split() if isinstance(value, str) else value
@@ -73,9 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
             "client-certificate subjects to users, CERTIFICATE_MAPFILE style: SSL \"<regex>\" <user>"),
     Setting("trusted_proxies", _list, (),
             "addresses/CIDRs whose X-Forwarded-* and X-SSL-Client-* headers are believed"),
-    Setting("allow_anonymous", _bool, False,
-            "accept unauthenticated calls (Owner as the client sends it) on a non-loopback bind "
-            "or through a proxy", "QUEUE_ALL_USERS_TRUSTED"),
+    Setting("allow_anonymous", _auto_bool, None,
+            "unauthenticated calls (Owner as the client sends it): true, false, or auto = only "
+            "direct calls to a loopback bind (default)", "QUEUE_ALL_USERS_TRUSTED"),
     # authorization (ALLOW_SOAP/DENY_SOAP; entries user@host, host = address, glob or CIDR)
     Setting("allow_read", _list, ("*",), "who may call READ operations (user@host patterns)"),
     Setting("deny_read", _list, (), "who may not call READ operations (wins over allow_read)"),

@@ -57,8 +57,10 @@ class Authenticator:
         self.tokens = TokenFile(config.token_file) if config.token_file else None
         self.certs = CertMap(config.cert_map_file) if config.cert_map_file else None
         self.proxies = _networks(config.trusted_proxies)
-        self.anonymous_direct = config.allow_anonymous or _is_loopback(config.host)
-        self.anonymous_proxied = config.allow_anonymous
+        # allow_anonymous None ("auto"): only direct calls to a loopback bind
+        self.anonymous_direct = (_is_loopback(config.host) if config.allow_anonymous is None
+                                 else config.allow_anonymous)
+        self.anonymous_proxied = config.allow_anonymous is True
 
     # addresses
     def trusted_peer(self, environ: dict) -> bool:

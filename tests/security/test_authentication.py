@@ -116,6 +116,9 @@ def test_anonymous_rules(serve):
     proxied = serve(trusted_proxies="127.0.0.1")
     assert post(proxied.url).status_code == 401
     assert post(serve(trusted_proxies="127.0.0.1", allow_anonymous=True).url).status_code == 200
+    # an admin can refuse anonymous calls on loopback too (local users of a shared host)
+    assert post(serve(allow_anonymous=False).url).status_code == 401
+    assert post(serve(allow_anonymous="auto").url).status_code == 200
 
 
 def test_password_change_needs_no_restart(serve, creds, tmp_path):
