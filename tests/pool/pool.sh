@@ -58,8 +58,10 @@ build() {
     for user in "$SUBMITTER" $IMPERSONATED $OUTSIDERS; do
         in_root id "$user" >/dev/null 2>&1 || in_root useradd -m "$user"
     done
-    # ^(alice|bob)$: the schedd's match is unanchored, "alice|bob" would also allow "malice"
-    may_impersonate="^($(echo $IMPERSONATED | tr ' ' '|'))\$"
+    # ^(condorsoap|alice|bob)$: the schedd's match is unanchored, "alice|bob" would also allow
+    # "malice". The submitter's own name must be in it: the knob limits every queue super user,
+    # the shadow included, and a shadow that may not act as the job's owner cannot finish the job.
+    may_impersonate="^($(echo $SUBMITTER $IMPERSONATED | tr ' ' '|'))\$"
     cat >"$ROOT/etc/condor/config.d/99-condor-soap" <<CONF
 # Set by tests/pool/pool.sh: jobs cannot start in this sandbox otherwise.
 MOUNT_UNDER_SCRATCH =
