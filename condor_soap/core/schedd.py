@@ -487,8 +487,9 @@ class ScheddCore:
                     if row is None:
                         raise FileNotFoundError(2, "No such file or directory")
                     with open(row.path, "rb") as f:
-                        f.seek(offset)
-                        return f.read(length)
+                        # never reserve `length` bytes: a client may ask for 2 GiB of a 10-byte file
+                        size = os.fstat(f.fileno()).st_size
+                        return os.pread(f.fileno(), max(0, min(length, size - offset)), offset)
                 except OSError as exc:
                     raise CondorSoapError(f"Failed to open file '{name}', reason: {exc.strerror}") from exc
             self._check_owner(t, cluster, proc)

@@ -224,10 +224,7 @@ def _vm_peak_kib(pid: int) -> int:
 
 @pytest.mark.parametrize("where", [
     pytest.param("committed", id="committed-spool"),
-    pytest.param("transaction", id="staged-in-transaction", marks=pytest.mark.xfail(
-        strict=True, reason="core/schedd.py get_file reads a staged file with f.read(length), which "
-                            "reserves `length` bytes (2 GiB per call); fix: read min(length, size - offset) "
-                            "with os.pread, as the local backend's read_spool does (Staging.read)")),
+    pytest.param("transaction", id="staged-in-transaction"),
 ])
 def test_get_file_huge_length_reserves_no_memory(tmp_path, where):
     """getFile length 2**31-1 on a 10-byte file must not reserve 2 GiB: measured on a service
