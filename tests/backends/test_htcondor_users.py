@@ -18,13 +18,14 @@ from tests.backends.jobs import act, new_job, spool_text, submit, token, wait_fo
 pytestmark = pytest.mark.real_pool
 IDLE, RUNNING, REMOVED, COMPLETED, HELD = 1, 2, 3, 4, 5
 USERS = ("alice", "bob")          # QUEUE_SUPER_USER_MAY_IMPERSONATE in tests/pool/pool.sh
+SUBMITTER = "condorsoap"          # also in it: the knob limits the shadow too (docs/htcondor-backend.rst)
 OUTSIDERS = ("carol", "malice")   # Unix users in the pool, outside the impersonation set
 WHOAMI = "id -un > who.txt\nid -u >> who.txt\n"
 
 
 @pytest.fixture
 def hb(make_htcondor, real_pool):
-    wanted = "^(" + "|".join(USERS) + ")$"
+    wanted = "^(" + "|".join((SUBMITTER, *USERS)) + ")$"
     configured = real_pool.run("condor_config_val", "QUEUE_SUPER_USER_MAY_IMPERSONATE").strip()
     assert configured == wanted, f"tests/pool/pool.sh should configure {wanted}, the pool has {configured!r}"
     return make_htcondor()
