@@ -23,6 +23,7 @@ import sys
 import time
 from typing import Callable
 
+import requests
 import zeep
 
 CHUNK = 256 * 1024
@@ -47,10 +48,19 @@ def check(response, what: str):
     return response
 
 
-def connect(url: str, wsdl: str | None = None):
-    """A zeep service proxy for ``url``; ``wsdl`` defaults to the one the service serves."""
-    client = zeep.Client(wsdl or url.rstrip("/") + "/condorSchedd.wsdl")
-    return client, client.create_service("{urn:condor}condorSchedd", url)
+def transport() -> zeep.Transport:
+    """HTTP Basic credentials from $CONDOR_SOAP_USER / $CONDOR_SOAP_PASSWORD, when set (a
+    service that is not on loopback asks for them; every SOAP toolchain can send Basic)."""
+    session = requests.Session()
+    if os.environ.get("CONDOR_SOAP_USER"):
+        session.auth = (os.environ["CONDOR_SOAP_USER"], os.environ.get("CONDOR_SOAP_PASSWORD", ""))
+    return zeep.Transport(session=session)
+
+
+def connect(url: str, wsdl: str | None = None, service: str = "condorSchedd"):
+    """A zeep proxy for ``url``; ``wsdl`` defaults to the one the service serves."""
+    client = zeep.Client(wsdl or url.rstrip("/") + f"/{service}.wsdl", transport=transport())
+    return client, client.create_service(f"{{urn:condor}}{service}", url)
 
 
 def upload(service, txn, cluster: int, proc: int, name: str, data: bytes, log: Callable) -> None:
@@ -201,8 +211,7 @@ def main() -> int:
                         help="the job's Owner (default: $CONDOR_SOAP_OWNER or the current user)")
     args = parser.parse_args()
     _, service = connect(args.url, args.wsdl)
-    collector = zeep.Client(args.collector_wsdl or args.url.rstrip("/") + "/condorCollector.wsdl") \
-        .create_service("{urn:condor}condorCollector", args.url)
+    _, collector = connect(args.url, args.collector_wsdl, "condorCollector")
     try:
         version = check(service.getVersionString(), "getVersionString").message
         if not version.startswith("$CondorVersion:"):

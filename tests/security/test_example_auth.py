@@ -1,0 +1,35 @@
+"""The zeep example against a service that refuses anonymous calls: Basic auth from the
+environment makes it work, and the job belongs to the authenticated user."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.functional.service_process import ServiceProcess
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "zeep_workflow.py"
+
+
+def test_example_with_basic_auth(tmp_path):
+    passwd = tmp_path / "passwd"
+    subprocess.run([sys.executable, "-m", "condor_soap", "passwd", str(passwd), "alice", "--password-stdin"],
+                   input="s3cret\n", text=True, check=True, capture_output=True)
+    svc = ServiceProcess(tmp_path / "state", "--allow-anonymous", "false", "--password-file", str(passwd))
+    url = svc.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONDOR_SOAP_")}
+        refused = subprocess.run([sys.executable, str(EXAMPLE), url, "--size", "1000"],
+                                 capture_output=True, text=True, timeout=120, env=env)
+        assert refused.returncode != 0 and "401" in refused.stdout + refused.stderr
+
+        env.update(CONDOR_SOAP_USER="alice", CONDOR_SOAP_PASSWORD="s3cret", CONDOR_SOAP_OWNER="alice")
+        run = subprocess.run([sys.executable, str(EXAMPLE), url, "--size", "1000"],
+                             capture_output=True, text=True, timeout=180, env=env)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert run.stdout.rstrip().endswith("OK")
+        audit = (tmp_path / "state" / "audit.log").read_text()
+        assert '"user": "alice"' in audit or '"user":"alice"' in audit
+    finally:
+        svc.kill()
