@@ -6,6 +6,8 @@ The core owns transactions: a backend only ever sees committed work, as a
 """
 from __future__ import annotations
 
+import os
+import stat
 from typing import Optional, Protocol, runtime_checkable
 
 import classad2
@@ -80,6 +82,34 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Stop background work and release resources."""
+
+
+def bad_file_name(name: str) -> bool:
+    """True for a name that is not a plain file name inside one directory."""
+    return not name or "/" in name or "\0" in name or name in (".", "..")
+
+
+def read_spool_file(directory: str, name: str, offset: int, length: int, job: str) -> bytes:
+    """Up to ``length`` bytes from ``offset`` of the regular file ``name`` directly in
+    ``directory`` (b"" past the end), never following a symlink nor reserving ``length``
+    bytes. Raises :class:`NoSuchFile` for a name with a path in it, a missing or non-regular
+    file, and :class:`BackendError` for a negative offset; ``job`` ("c.p") names the job."""
+    if bad_file_name(name):
+        raise NoSuchFile(f"No file {name!r} in the spool of job {job}")
+    if offset < 0:
+        raise BackendError("offset must be >= 0")
+    try:
+        fd = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise NoSuchFile(f"No file {name!r} in the spool of job {job}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NoSuchFile(f"No file {name!r} in the spool of job {job}")
+        count = max(0, min(length, st.st_size - offset))
+        return os.pread(fd, count, offset) if count else b""
+    finally:
+        os.close(fd)
 
 
 def matches(constraint: Optional[str], ad: classad2.ClassAd) -> bool:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -44,9 +43,9 @@ import classad2
 import htcondor2
 
 from condor_soap.backends import htcondor_submit as subm
-from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, matches
+from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, matches, read_spool_file
 from condor_soap.backends.htcondor_collector import CollectorMixin
-from condor_soap.backends.htcondor_commit import COMPLETED, CommitMixin, bad_name
+from condor_soap.backends.htcondor_commit import COMPLETED, CommitMixin
 from condor_soap.backends.htcondor_state import DONE, JOBS_QUEUED, Key, State
 from condor_soap.config import Config
 from condor_soap.core.records import CommitBatch, FileInfo, JobAction
@@ -320,22 +319,9 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
 
     def read_spool(self, cluster: int, proc: int, name: str, offset: int, length: int) -> bytes:
         host_dir = self._spool_of(cluster, proc)
-        if bad_name(name) or host_dir is None:
+        if host_dir is None:
             raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
-        if offset < 0:
-            raise BackendError("offset must be >= 0")
-        try:
-            fd = os.open(os.path.join(host_dir, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
-            count = max(0, min(length, st.st_size - offset))
-            return os.pread(fd, count, offset) if count else b""
-        finally:
-            os.close(fd)
+        return read_spool_file(host_dir, name, offset, length, f"{cluster}.{proc}")
 
     def reschedule(self) -> None:
         self._schedd(lambda s: s.reschedule(), "Could not ask for a reschedule")

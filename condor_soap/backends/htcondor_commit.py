@@ -14,17 +14,13 @@ import classad2
 import htcondor2
 
 from condor_soap.backends import htcondor_submit as subm
-from condor_soap.backends.base import BackendError
+from condor_soap.backends.base import BackendError, bad_file_name
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 
 log = logging.getLogger(__name__)
 
 HELD, REMOVED, COMPLETED = 5, 3, 4
 SPOOLING_INPUT = 16  # HoldReasonCode while the schedd waits for Schedd.spool()
-
-
-def bad_name(name: str) -> bool:
-    return not name or "/" in name or "\0" in name or name in (".", "..")
 
 
 def _count(result: Optional[classad2.ClassAd]) -> int:
@@ -104,7 +100,7 @@ class CommitMixin:
                 shutil.rmtree(host_dir)  # a redo after a partial batch
             os.makedirs(host_dir)
             for name, source in job.files.items():
-                if bad_name(name):
+                if bad_file_name(name):
                     raise BackendError(f"Invalid file name {name!r}")
                 target = os.path.join(host_dir, name)
                 try:

@@ -34,7 +34,6 @@ import logging
 import os
 import shutil
 import sqlite3
-import stat
 import threading
 import time
 from typing import Optional
@@ -42,7 +41,8 @@ from typing import Optional
 import classad2
 
 from condor_soap.backends import local_states as states
-from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, matches
+from condor_soap.backends.base import (BackendError, NoSuchJob, bad_file_name, matches,
+                                      read_spool_file)
 from condor_soap.backends.local_machine import MY_TYPES, MachineAds, host_name, platform_string, version_string
 from condor_soap.backends.local_procs import kill_stale_group
 from condor_soap.backends.local_runner import Runner
@@ -54,10 +54,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_AD_LIFETIME = 900  # seconds, HTCondor's CLASSAD_LIFETIME
 Key = tuple[int, int]
-
-
-def _bad_name(name: str) -> bool:
-    return not name or "/" in name or "\0" in name or name in (".", "..")
 
 
 class LocalBackend:
@@ -137,7 +133,7 @@ class LocalBackend:
         try:
             os.makedirs(spool, exist_ok=True)
             for name, source in job.files.items():
-                if _bad_name(name):
+                if bad_file_name(name):
                     raise BackendError(f"Invalid file name {name!r}")
                 tmp = os.path.join(spool, f".{name}.condor-soap-tmp")
                 if os.path.lexists(tmp):
@@ -298,23 +294,7 @@ class LocalBackend:
     def read_spool(self, cluster: int, proc: int, name: str, offset: int, length: int) -> bytes:
         if self._store.job_text(cluster, proc) is None:
             raise NoSuchJob(f"Job {cluster}.{proc} is not in the queue")
-        if _bad_name(name):
-            raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
-        if offset < 0:
-            raise BackendError("offset must be >= 0")
-        path = os.path.join(self.spool_dir(cluster, proc), name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
-            count = max(0, min(length, st.st_size - offset))
-            return os.pread(fd, count, offset) if count else b""
-        finally:
-            os.close(fd)
+        return read_spool_file(self.spool_dir(cluster, proc), name, offset, length, f"{cluster}.{proc}")
 
     def reschedule(self) -> None:
         self._runner.wake()
