@@ -9,7 +9,6 @@
 // The job's Owner is $CONDOR_SOAP_OWNER or the current user.
 'use strict';
 const os = require('os');
-const soap = require('soap');
 
 const CHUNK = 64 * 1024;
 const SCRIPT = '#!/bin/sh\ncp input.bin output.bin\ntr a-z A-Z < input.txt > output.txt\n';
@@ -23,23 +22,27 @@ function check(status, what) {
   if (status.code !== 'SUCCESS') throw new Failure(`${what}: ${status.code} ${status.message || ''}`);
 }
 
-// call an operation: soap answers [result, raw response, ...]; the wrapper holds <response>
-async function call(client, op, args = {}) {
-  const [result] = await client[op + 'Async'](args);
-  return result.response;
-}
+// How this program uses the node `soap` package; tests/clients/strong-soap runs the same
+// workflow with another stack of this shape.
+const nodeSoap = {
+  // the WSDL's soap:address may be anything (http://localhost:80 in the original): set the endpoint
+  connect: (wsdl, endpoint) => require('soap').createClientAsync(wsdl, { endpoint }),
+  // soap answers [result, raw response, ...]; the result is the operation's response wrapper
+  invoke: async (client, op, args = {}) => (await client[op + 'Async'](args))[0],
+};
 
 const items = (array) => (array && array.item) || [];
 const attrs = (ad) => Object.fromEntries(items(ad).map((a) => [a.name, a.value]));
 
-async function main() {
+async function main(stack) {
+  // a schedd operation's wrapper holds <response>
+  const call = async (client, op, args = {}) => (await stack.invoke(client, op, args)).response;
   const url = process.argv[2];
   const scheddWsdl = process.argv[3] || url + 'condorSchedd.wsdl';
   const collectorWsdl = process.argv[4] || url + 'condorCollector.wsdl';
   const owner = process.env.CONDOR_SOAP_OWNER || os.userInfo().username;
-  // the WSDL's soap:address may be anything (http://localhost:80 in the original): set the endpoint
-  const schedd = await soap.createClientAsync(scheddWsdl, { endpoint: url });
-  const collector = await soap.createClientAsync(collectorWsdl, { endpoint: url });
+  const schedd = await stack.connect(scheddWsdl, url);
+  const collector = await stack.connect(collectorWsdl, url);
 
   const upload = async (txn, clusterId, jobId, name, data) => {
     check(await call(schedd, 'declareFile', { transaction: txn, clusterId, jobId, name, size: data.length, hashType: 'NOHASH' }),
@@ -154,14 +157,19 @@ async function main() {
   console.log(`cluster ${sleepers} removed`);
 
   // 3. the collector answers the ads themselves (<result>), with no Status
-  const [startds] = await collector.queryStartdAdsAsync({ constraint: '' });
-  const [schedds] = await collector.queryScheddAdsAsync({ constraint: 'HasSOAPInterface =?= TRUE' });
+  const startds = await stack.invoke(collector, 'queryStartdAds', { constraint: '' });
+  const schedds = await stack.invoke(collector, 'queryScheddAds', { constraint: 'HasSOAPInterface =?= TRUE' });
   if (!items(startds.result).length || !items(schedds.result).length) throw new Failure('collector: no ads');
   console.log(`collector: ${items(startds.result).length} startd ads, ${items(schedds.result).length} schedd ads`);
   console.log('OK');
 }
 
-main().catch((error) => {
-  console.log(`FAILED: ${error instanceof Failure ? error.message : error.stack}`);
-  process.exit(1);
-});
+function run(stack) {
+  main(stack).catch((error) => {
+    console.log(`FAILED: ${error instanceof Failure ? error.message : error.stack}`);
+    process.exit(1);
+  });
+}
+
+module.exports = { run };
+if (require.main === module) run(nodeSoap);
