@@ -6,7 +6,9 @@ The core owns transactions: a backend only ever sees committed work, as a
 """
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 from typing import Optional, Protocol, runtime_checkable
 
@@ -87,6 +89,24 @@ class Backend(Protocol):
 def bad_file_name(name: str) -> bool:
     """True for a name that is not a plain file name inside one directory."""
     return not name or "/" in name or "\0" in name or name in (".", "..")
+
+
+def place_file(source: str, directory: str, name: str) -> None:
+    """Put the staged file ``source`` into ``directory`` as ``name``: a hard link when the
+    filesystem allows (no copy of large inputs), else a copy; atomically replaces an older one,
+    so a batch applied again after a crash finds whole files. Raises OSError."""
+    if bad_file_name(name):
+        raise BackendError(f"Invalid file name {name!r}")
+    tmp = os.path.join(directory, f".{name}.condor-soap-tmp")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    try:
+        os.link(source, tmp)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            raise
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, os.path.join(directory, name))
 
 
 def read_spool_file(directory: str, name: str, offset: int, length: int, job: str) -> bytes:

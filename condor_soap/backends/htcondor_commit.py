@@ -3,7 +3,6 @@ removed), then its actions through ``Schedd.act`` / ``Schedd.edit``. A mixin of
 :class:`~condor_soap.backends.htcondor.HTCondorBackend` (uses its ``_schedd``/``_failures``)."""
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -14,7 +13,7 @@ import classad2
 import htcondor2
 
 from condor_soap.backends import htcondor_submit as subm
-from condor_soap.backends.base import BackendError, bad_file_name
+from condor_soap.backends.base import BackendError, place_file
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 
 log = logging.getLogger(__name__)
@@ -100,15 +99,7 @@ class CommitMixin:
                 shutil.rmtree(host_dir)  # a redo after a partial batch
             os.makedirs(host_dir)
             for name, source in job.files.items():
-                if bad_file_name(name):
-                    raise BackendError(f"Invalid file name {name!r}")
-                target = os.path.join(host_dir, name)
-                try:
-                    os.link(source, target)
-                except OSError as exc:
-                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                        raise
-                    shutil.copyfile(source, target)
+                place_file(source, host_dir, name)
         except OSError as exc:
             raise BackendError(f"Could not prepare the files of job {job.cluster}.{job.proc}: {exc}") from None
 

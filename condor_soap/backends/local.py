@@ -29,7 +29,6 @@ Lock order (never the reverse): ``_apply_lock`` -> store lock -> runner process 
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -41,7 +40,7 @@ from typing import Optional
 import classad2
 
 from condor_soap.backends import local_states as states
-from condor_soap.backends.base import (BackendError, NoSuchJob, bad_file_name, matches,
+from condor_soap.backends.base import (BackendError, NoSuchJob, matches, place_file,
                                       read_spool_file)
 from condor_soap.backends.local_machine import MY_TYPES, MachineAds, host_name, platform_string, version_string
 from condor_soap.backends.local_procs import kill_stale_group
@@ -133,18 +132,7 @@ class LocalBackend:
         try:
             os.makedirs(spool, exist_ok=True)
             for name, source in job.files.items():
-                if bad_file_name(name):
-                    raise BackendError(f"Invalid file name {name!r}")
-                tmp = os.path.join(spool, f".{name}.condor-soap-tmp")
-                if os.path.lexists(tmp):
-                    os.unlink(tmp)
-                try:
-                    os.link(source, tmp)
-                except OSError as exc:
-                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                        raise
-                    shutil.copyfile(source, tmp)
-                os.replace(tmp, os.path.join(spool, name))
+                place_file(source, spool, name)
         except OSError as exc:
             raise BackendError(f"Could not fill the spool of job {job.cluster}.{job.proc}: {exc}") from None
 
