@@ -10,6 +10,8 @@
 // and a binary file (64 KiB chunks), waits for it, fetches and compares its output, then holds,
 // releases and removes a sleep job, removes its cluster and queries the collector. Prints "OK"
 // last, or exits 1 with the reason. The job's Owner is $CONDOR_SOAP_OWNER or the current user.
+// With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... java -cp classes:$CP CondorWorkflow URL
+// (HTTP Basic via BindingProvider.USERNAME_PROPERTY/PASSWORD_PROPERTY, sent preemptively by the RI).
 import condor.schedd.*;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -34,6 +36,17 @@ public class CondorWorkflow {
     static Status check(Status status, String what) {
         if (status.getCode() != StatusCode.SUCCESS) fail(what + ": " + status.getCode() + " " + status.getMessage());
         return status;
+    }
+
+    /** Points a port at the service and, if $CONDOR_SOAP_USER is set, gives it HTTP Basic credentials. */
+    static void configure(Object port, String url) {
+        Map<String, Object> context = ((BindingProvider) port).getRequestContext();
+        context.put(BindingProvider.ENDPOINT_ADDRESS_PROPERTY, url);
+        String user = System.getenv("CONDOR_SOAP_USER");
+        if (user != null && !user.isEmpty()) {
+            context.put(BindingProvider.USERNAME_PROPERTY, user);
+            context.put(BindingProvider.PASSWORD_PROPERTY, System.getenv().getOrDefault("CONDOR_SOAP_PASSWORD", ""));
+        }
     }
 
     /** A WSDL argument may be a URL or a file name. */
@@ -108,10 +121,10 @@ public class CondorWorkflow {
 
         // the WSDL's soap:address may be anything (http://localhost:80 in the original): set the endpoint
         schedd = new CondorSchedd(location(scheddWsdl)).getCondorSchedd();
-        ((BindingProvider) schedd).getRequestContext().put(BindingProvider.ENDPOINT_ADDRESS_PROPERTY, url);
+        configure(schedd, url);
         condor.collector.CondorCollectorPortType collector =
             new condor.collector.CondorCollector(location(collectorWsdl)).getCondorCollector();
-        ((BindingProvider) collector).getRequestContext().put(BindingProvider.ENDPOINT_ADDRESS_PROPERTY, url);
+        configure(collector, url);
 
         StringAndStatus version = schedd.getVersionString();
         check(version.getStatus(), "getVersionString");

@@ -5,6 +5,8 @@
 // Same steps as examples/java/CondorWorkflow.java (JAX-WS). Axis names the ClassAdAttrType
 // constants value1..value7 (the literals have hyphens); this program adds one attribute with
 // value3 (STRING-ATTR) to the template, as birdbath merges extra attributes.
+// With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... java Workflow URL
+// (HTTP Basic via Stub.setUsername/setPassword; Axis's HTTPSender sends it preemptively).
 import condor.schedd.*;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +27,15 @@ public class Workflow {
     static Status check(Status status, String what) {
         if (!status.getCode().equals(StatusCode.SUCCESS)) fail(what + ": " + status.getCode() + " " + status.getMessage());
         return status;
+    }
+
+    /** If $CONDOR_SOAP_USER is set, gives the stub HTTP Basic credentials. */
+    static void authenticate(Object port) {
+        String user = System.getenv("CONDOR_SOAP_USER");
+        if (user == null || user.isEmpty()) return;
+        org.apache.axis.client.Stub stub = (org.apache.axis.client.Stub) port;
+        stub.setUsername(user);
+        stub.setPassword(System.getenv().getOrDefault("CONDOR_SOAP_PASSWORD", ""));
     }
 
     static byte[] binaryInput() {
@@ -87,6 +98,8 @@ public class Workflow {
         String owner = System.getenv().getOrDefault("CONDOR_SOAP_OWNER", System.getProperty("user.name"));
         schedd = new CondorSchedd_ServiceLocator().getcondorSchedd(url);
         condor.collector.CondorCollectorPortType collector = new condor.collector.CondorCollector_ServiceLocator().getcondorCollector(url);
+        authenticate(schedd);
+        authenticate(collector);
 
         StringAndStatus version = schedd.getVersionString();
         check(version.getStatus(), "getVersionString");
