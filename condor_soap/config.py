@@ -80,6 +80,10 @@ SETTINGS: tuple[Setting, ...] = (
             "client-certificate subjects to users, CERTIFICATE_MAPFILE style: SSL \"<regex>\" <user>"),
     Setting("trusted_proxies", _list, (),
             "addresses/CIDRs whose X-Forwarded-* and X-SSL-Client-* headers are believed"),
+    Setting("max_auth_failures", int, 10,
+            "failed logins from one client address within auth_failure_window before it gets "
+            "429 Too Many Requests (0 = no limit)"),
+    Setting("auth_failure_window", int, 60, "seconds over which max_auth_failures counts"),
     Setting("allow_anonymous", _auto_bool, None,
             "unauthenticated calls (Owner as the client sends it): true, false, or auto = only "
             "direct calls to a loopback bind (default)", "QUEUE_ALL_USERS_TRUSTED"),
@@ -132,7 +136,7 @@ class Config:
         if self.audit_log is None:
             self.audit_log = os.path.join(self.state_dir, "audit.log")
         for name in ("max_file_bytes", "max_job_bytes", "max_transaction_bytes",
-                     "max_transactions_per_user", "max_jobs_per_query"):
+                     "max_transactions_per_user", "max_jobs_per_query", "max_auth_failures", "auth_failure_window"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 

@@ -137,24 +137,32 @@ class PasswordFile:
         self._seen: Optional[dict[str, str]] = None
         self._lock = threading.Lock()
 
+    def known(self, user: str, password: str) -> bool:
+        """True if these credentials were verified since the file last changed (no scrypt)."""
+        entries = self._file.get()
+        with self._lock:
+            if entries is not self._seen:
+                self._ok, self._seen = {}, entries
+            remembered = self._ok.get(user)
+        return remembered is not None and hmac.compare_digest(remembered, self._mark(user, password))
+
     def check(self, user: str, password: str) -> bool:
+        if self.known(user, password):
+            return True
         entries = self._file.get()
         stored = entries.get(user)
         if stored is None:
             verify_password(password, hash_password("x", salt=b"0" * 16))  # same time either way
             return False
-        mark = hmac.new(self._key, f"{user}\0{password}".encode(), "sha256").digest()
-        with self._lock:
-            if entries is not self._seen:
-                self._ok, self._seen = {}, entries
-            if user in self._ok and hmac.compare_digest(self._ok[user], mark):
-                return True
         if not verify_password(password, stored):
             return False
         with self._lock:
             if self._seen is entries:
-                self._ok[user] = mark
+                self._ok[user] = self._mark(user, password)
         return True
+
+    def _mark(self, user: str, password: str) -> bytes:
+        return hmac.new(self._key, f"{user}\0{password}".encode(), "sha256").digest()
 
 
 class TokenFile:

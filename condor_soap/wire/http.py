@@ -64,6 +64,10 @@ class SoapHttp:
                 if isinstance(who, Refusal):
                     self._auth.audit.record("auth-failure", user=who.user, source=self._auth.client_address(environ),
                                             reason=who.reason, path=environ.get("PATH_INFO", "")[:200])
+                    if who.retry_after:
+                        return _text(start_response, "429 Too Many Requests",
+                                     f"Too many failed logins from this address; retry in {who.retry_after} s\n",
+                                     [("Retry-After", str(who.retry_after))])
                     return _text(start_response, "401 Unauthorized", "Authentication required\n",
                                  [("WWW-Authenticate", c) for c in CHALLENGE])
                 environ[CALLER_KEY] = who

@@ -19,6 +19,7 @@ from typing import Optional, Union
 
 from condor_soap.auth.audit import AuditLog
 from condor_soap.auth.credentials import CertMap, PasswordFile, TokenFile
+from condor_soap.auth.throttle import FailureThrottle
 from condor_soap.config import Config
 from condor_soap.core.policy import Caller, Policy
 
@@ -32,6 +33,7 @@ class Refusal:
 
     reason: str
     user: Optional[str] = None
+    retry_after: int = 0  # > 0: too many failed logins from this address (429, not 401)
 
 
 def _networks(entries: tuple[str, ...]) -> tuple:
@@ -47,6 +49,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _basic(header: str) -> Optional[tuple[str, str]]:
+    """(user, password) of a well-formed ``Basic`` Authorization header, else None."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep and user else None
+
+
 class Authenticator:
     """Establishes the :class:`Caller` of each request, from one :class:`Config`."""
 
@@ -57,6 +71,7 @@ class Authenticator:
         self.tokens = TokenFile(config.token_file) if config.token_file else None
         self.certs = CertMap(config.cert_map_file) if config.cert_map_file else None
         self.proxies = _networks(config.trusted_proxies)
+        self.throttle = FailureThrottle(config.max_auth_failures, config.auth_failure_window)
         # allow_anonymous None ("auto"): only direct calls to a loopback bind
         self.anonymous_direct = (_is_loopback(config.host) if config.allow_anonymous is None
                                  else config.allow_anonymous)
@@ -104,32 +119,41 @@ class Authenticator:
     def identify(self, environ: dict) -> Union[Caller, Refusal]:
         address = self.client_address(environ)
         header = environ.get("HTTP_AUTHORIZATION", "")
-        if header:
-            result = self._authorization(header)
-            method = header.split(" ", 1)[0].lower()
-        elif self.trusted_peer(environ) and environ.get("HTTP_X_SSL_CLIENT_VERIFY", "") == "SUCCESS" \
-                and environ.get("HTTP_X_SSL_CLIENT_S_DN"):
-            result = self._certificate(environ["HTTP_X_SSL_CLIENT_S_DN"])
-            method = "certificate"
-        else:
+        certified = self.trusted_peer(environ) and environ.get("HTTP_X_SSL_CLIENT_VERIFY", "") == "SUCCESS" \
+            and bool(environ.get("HTTP_X_SSL_CLIENT_S_DN"))
+        if not header and not certified:
             proxied = self.trusted_peer(environ)
             if self.anonymous_proxied or (self.anonymous_direct and not proxied):
                 return Caller(None, address)
             return Refusal("no credentials")
+        wait = self.throttle.retry_after(address)
+        if wait and not self._remembered(header):
+            return Refusal("too many failed logins", retry_after=wait)
+        if header:
+            result = self._authorization(header)
+            method = header.split(" ", 1)[0].lower()
+        else:
+            result = self._certificate(environ["HTTP_X_SSL_CLIENT_S_DN"])
+            method = "certificate"
         if isinstance(result, Refusal):
+            self.throttle.failed(address)
             return result
         return Caller(result, address, method, self.policy.is_admin(result))
+
+    def _remembered(self, header: str) -> bool:
+        """Basic credentials verified before: they pass a throttled address at no cost."""
+        credentials = _basic(header)
+        return (self.passwords is not None and credentials is not None
+                and bool(self._safely(self.passwords.known, *credentials)))
 
     def _authorization(self, header: str) -> Union[str, Refusal]:
         scheme, _, value = header.strip().partition(" ")
         value = value.strip()
         if scheme.lower() == "basic":
-            try:
-                user, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            credentials = _basic(header)
+            if credentials is None:
                 return Refusal("malformed Basic credentials")
-            if not sep or not user:
-                return Refusal("malformed Basic credentials")
+            user, password = credentials
             if self.passwords is None:
                 return Refusal("Basic authentication not configured", user)
             if not self._safely(self.passwords.check, user, password):

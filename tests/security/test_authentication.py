@@ -131,3 +131,43 @@ def test_password_change_needs_no_restart(serve, creds, tmp_path):
     cred.set_entry(str(path), "frank", cred.hash_password("two"))
     assert post(svc.url, auth=("frank", "one")).status_code == 401
     assert post(svc.url, auth=("frank", "two")).status_code == 200
+
+
+def test_failed_logins_are_throttled_per_address(serve):
+    svc = serve(host="0.0.0.0", trusted_proxies="127.0.0.1", max_auth_failures=3, auth_failure_window=600)
+    guesser = {"X-Forwarded-For": "203.0.113.66"}
+    # bob logs in once from the guesser's address (a shared NAT) before the guessing starts
+    assert post(svc.url, auth=("bob", "bob-pw"), headers=guesser).status_code == 200
+    for guess in ("a", "b", "c"):
+        assert post(svc.url, auth=("alice", guess), headers=guesser).status_code == 401
+    throttled = post(svc.url, auth=("alice", "d"), headers=guesser)
+    assert throttled.status_code == 429, throttled.text
+    assert 0 < int(throttled.headers["Retry-After"]) <= 600
+    assert "Too many failed logins" in throttled.text
+    # even the right password is not checked from there now (no scrypt for the guesser) ...
+    assert post(svc.url, auth=("alice", "alice-pw"), headers=guesser).status_code == 429
+    assert post(svc.url, headers={**guesser, "Authorization": "Bearer not-a-token"}).status_code == 429
+    # ... but credentials verified before still pass, and other addresses are untouched
+    assert post(svc.url, auth=("bob", "bob-pw"), headers=guesser).status_code == 200
+    assert post(svc.url, auth=("alice", "alice-pw"), headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    reasons = [(a["source"], a["reason"]) for a in svc.audit() if a["event"] == "auth-failure"]
+    assert reasons == [("203.0.113.66", "bad password")] * 3 + [("203.0.113.66", "too many failed logins")] * 3
+
+
+def test_throttle_window_and_memory_bound():
+    from condor_soap.auth.throttle import FailureThrottle
+
+    now = [1000.0]
+    throttle = FailureThrottle(2, 60, max_addresses=3, clock=lambda: now[0])
+    throttle.failed("a")
+    assert throttle.retry_after("a") == 0
+    now[0] += 10
+    throttle.failed("a")
+    assert throttle.retry_after("a") == 50  # until the first failure is 60 s old
+    now[0] += 50
+    assert throttle.retry_after("a") == 0
+    for address in ("b", "c", "d", "e"):
+        throttle.failed(address)
+        throttle.failed(address)
+    assert throttle.retry_after("e") > 0 and throttle.retry_after("b") == 0  # the oldest forgotten
+    assert FailureThrottle(0, 60).retry_after("x") == 0
