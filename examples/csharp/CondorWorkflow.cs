@@ -9,10 +9,14 @@
 // and a binary file (64 KiB chunks), waits for it, fetches and compares its output, then holds,
 // releases and removes a sleep job, removes its cluster and queries the collector. Prints "OK"
 // last, or exits 1 with the reason. The job's Owner is $CONDOR_SOAP_OWNER or the current user.
+// With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... mono workflow.exe http://127.0.0.1:8080/
+// sends HTTP Basic auth on every call (Credentials = NetworkCredential, PreAuthenticate = true: Mono sends
+// it preemptively, from the first request).
 using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Net;
 using System.Text;
 using System.Threading;
 using Condor.Schedd;
@@ -90,6 +94,13 @@ class CondorWorkflow {
         // the proxy was generated from a WSDL (its soap:address may be http://localhost:80): set Url
         schedd = new condorSchedd { Url = url };
         var collector = new Condor.Collector.condorCollector { Url = url };
+        // HTTP Basic auth when $CONDOR_SOAP_USER is set, else anonymous
+        string user = Environment.GetEnvironmentVariable("CONDOR_SOAP_USER");
+        if (!string.IsNullOrEmpty(user)) {
+            var credentials = new NetworkCredential(user, Environment.GetEnvironmentVariable("CONDOR_SOAP_PASSWORD") ?? "");
+            schedd.Credentials = collector.Credentials = credentials;
+            schedd.PreAuthenticate = collector.PreAuthenticate = true;
+        }
 
         var version = schedd.getVersionString();
         Check(version.status, "getVersionString");

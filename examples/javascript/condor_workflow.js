@@ -6,7 +6,9 @@
 // Submits a job with a script, a text file and a binary file (64 KiB chunks), waits for it,
 // fetches and compares its output, then holds, releases and removes a sleep job, removes its
 // cluster and queries the collector. Prints "OK" last, or exits 1 with the reason.
-// The job's Owner is $CONDOR_SOAP_OWNER or the current user.
+// The job's Owner is $CONDOR_SOAP_OWNER or the current user. With credentials:
+//   CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... node condor_workflow.js http://127.0.0.1:8080/
+// sends HTTP Basic auth on every call, preemptively (client.setSecurity(new BasicAuthSecurity(...))).
 'use strict';
 const os = require('os');
 
@@ -25,8 +27,14 @@ function check(status, what) {
 // How this program uses the node `soap` package; tests/clients/strong-soap runs the same
 // workflow with another stack of this shape.
 const nodeSoap = {
-  // the WSDL's soap:address may be anything (http://localhost:80 in the original): set the endpoint
-  connect: (wsdl, endpoint) => require('soap').createClientAsync(wsdl, { endpoint }),
+  // the WSDL's soap:address may be anything (http://localhost:80 in the original): set the endpoint;
+  // credentials ({ user, password } or null) go as an Authorization header on every request
+  connect: async (wsdl, endpoint, credentials) => {
+    const soap = require('soap');
+    const client = await soap.createClientAsync(wsdl, { endpoint });
+    if (credentials) client.setSecurity(new soap.BasicAuthSecurity(credentials.user, credentials.password));
+    return client;
+  },
   // soap answers [result, raw response, ...]; the result is the operation's response wrapper
   invoke: async (client, op, args = {}) => (await client[op + 'Async'](args))[0],
 };
@@ -41,8 +49,11 @@ async function main(stack) {
   const scheddWsdl = process.argv[3] || url + 'condorSchedd.wsdl';
   const collectorWsdl = process.argv[4] || url + 'condorCollector.wsdl';
   const owner = process.env.CONDOR_SOAP_OWNER || os.userInfo().username;
-  const schedd = await stack.connect(scheddWsdl, url);
-  const collector = await stack.connect(collectorWsdl, url);
+  // HTTP Basic auth when $CONDOR_SOAP_USER is set, else anonymous
+  const credentials = process.env.CONDOR_SOAP_USER
+    ? { user: process.env.CONDOR_SOAP_USER, password: process.env.CONDOR_SOAP_PASSWORD || '' } : null;
+  const schedd = await stack.connect(scheddWsdl, url, credentials);
+  const collector = await stack.connect(collectorWsdl, url, credentials);
 
   const upload = async (txn, clusterId, jobId, name, data) => {
     check(await call(schedd, 'declareFile', { transaction: txn, clusterId, jobId, name, size: data.length, hashType: 'NOHASH' }),

@@ -7,7 +7,9 @@
 // Submits a job with a script, a text file and a binary file (64 KiB chunks), waits for it,
 // fetches and compares its output, then holds, releases and removes a sleep job, removes its
 // cluster and queries the collector. Prints "OK" last, or exits 1 with the reason.
-// The job's Owner is $CONDOR_SOAP_OWNER or the current user.
+// The job's Owner is $CONDOR_SOAP_OWNER or the current user. With credentials:
+//   CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... php condor_workflow.php http://127.0.0.1:8080/
+// sends HTTP Basic auth on every call, preemptively (SoapClient's 'login' and 'password' options).
 
 const CHUNK = 65536;
 const SCRIPT = "#!/bin/sh\ncp input.bin output.bin\ntr a-z A-Z < input.txt > output.txt\n";
@@ -99,6 +101,12 @@ $owner = getenv('CONDOR_SOAP_OWNER') ?: posix_getpwuid(posix_geteuid())['name'];
 // SOAP_SINGLE_ELEMENT_ARRAYS keeps a one-item array an array
 $options = ['location' => $url, 'cache_wsdl' => WSDL_CACHE_NONE, 'exceptions' => true,
             'features' => SOAP_SINGLE_ELEMENT_ARRAYS];
+// HTTP Basic auth when $CONDOR_SOAP_USER is set, else anonymous
+$user = (string) getenv('CONDOR_SOAP_USER');
+if ($user !== '') {
+    $options += ['login' => $user, 'password' => (string) getenv('CONDOR_SOAP_PASSWORD'),
+                 'authentication' => SOAP_AUTHENTICATION_BASIC];
+}
 $schedd = new SoapClient($schedd_wsdl, $options);
 $collector = new SoapClient($collector_wsdl, $options);
 

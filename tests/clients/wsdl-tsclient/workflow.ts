@@ -1,7 +1,10 @@
 // The client-matrix workflow with wsdl-tsclient's typed clients (over node soap):
 //   generate.sh NODE_DIR condorSchedd.wsdl condorCollector.wsdl && tsc -p . && node dist/workflow.js URL
 // Same steps as examples/javascript/condor_workflow.js; prints "OK" last or exits 1.
+// With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... node dist/workflow.js URL
+// sends HTTP Basic auth on every call, preemptively (node soap's client.setSecurity(new BasicAuthSecurity(...))).
 import * as os from "os";
+import { BasicAuthSecurity } from "soap";
 import { createClientAsync as createSchedd, CondorScheddClient, Status, Transaction, JobAd } from "./generated/condorschedd";
 import { createClientAsync as createCollector } from "./generated/condorcollector";
 
@@ -26,6 +29,11 @@ async function main(): Promise<void> {
   // generated from WSDL files; every call goes to the service URL
   const schedd: CondorScheddClient = await createSchedd(process.argv[3] || url + "condorSchedd.wsdl", { endpoint: url });
   const collector = await createCollector(process.argv[4] || url + "condorCollector.wsdl", { endpoint: url });
+  // HTTP Basic auth when $CONDOR_SOAP_USER is set, else anonymous
+  if (process.env.CONDOR_SOAP_USER) {
+    for (const client of [schedd, collector])
+      client.setSecurity(new BasicAuthSecurity(process.env.CONDOR_SOAP_USER, process.env.CONDOR_SOAP_PASSWORD ?? ""));
+  }
 
   const upload = async (transaction: Transaction, clusterId: number, jobId: number, name: string, data: Buffer) => {
     const [declared] = await schedd.declareFileAsync({ transaction, clusterId, jobId, name, size: data.length, hashType: "NOHASH" });
