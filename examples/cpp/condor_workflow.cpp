@@ -10,6 +10,8 @@
 // fetches and compares its output, then holds, releases and removes a sleep job, removes its
 // cluster and queries the collector. Prints "OK" last, or exits 1 with the reason.
 // The job's Owner is $CONDOR_SOAP_OWNER or the current user.
+// With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... ./workflow http://127.0.0.1:8080/
+// (soap->userid / soap->passwd: gSOAP sends HTTP Basic auth preemptively; set again before every call).
 #include "soapcondorScheddProxy.h"
 #include "condorSchedd.nsmap"
 #include <unistd.h>
@@ -25,6 +27,13 @@ static const std::string SCRIPT = "#!/bin/sh\ncp input.bin output.bin\ntr a-z A-
 static const std::string TEXT = "Hello from a condor-soap client.\nThe job upper-cases this line.\n";
 
 static condorScheddProxy *schedd;
+static const char *user, *password;  // HTTP Basic credentials; user null: anonymous
+
+// gSOAP clears soap->userid/passwd when it parses an HTTP response: set them for each call
+static void authenticate() {
+    schedd->soap->userid = user;
+    schedd->soap->passwd = password;
+}
 
 [[noreturn]] static void fail(const std::string &why) {
     std::cout << "FAILED: " << why << std::endl;
@@ -37,6 +46,7 @@ static void call(int result, const std::string &what) {
         schedd->soap_stream_fault(std::cerr);
         fail(what + ": SOAP error " + std::to_string(result));
     }
+    authenticate();  // for the next call
 }
 static void check(ns1__Status *status, const std::string &what) {
     if (status->code != ns1__StatusCode__SUCCESS)
@@ -172,6 +182,11 @@ int main(int argc, char **argv) {
     std::string owner = env_owner ? env_owner : (std::getenv("USER") ? std::getenv("USER") : "nobody");
     // the WSDL's soap:address may be anything (http://localhost:80 in the original): set the endpoint
     schedd = new condorScheddProxy(url.c_str(), SOAP_C_UTFSTRING);
+    if (std::getenv("CONDOR_SOAP_USER") && *std::getenv("CONDOR_SOAP_USER")) {  // else anonymous
+        user = std::getenv("CONDOR_SOAP_USER");
+        password = std::getenv("CONDOR_SOAP_PASSWORD") ? std::getenv("CONDOR_SOAP_PASSWORD") : "";
+    }
+    authenticate();
 
     _ns1__getVersionString v;
     _ns1__getVersionStringResponse vr;

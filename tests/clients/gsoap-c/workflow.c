@@ -2,7 +2,9 @@
  *   wsdl2h -c -o condor.h condorSchedd.wsdl condorCollector.wsdl
  *   soapcpp2 -c -1 -C -x -I/usr/share/gsoap/import condor.h
  *   gcc -I. -o workflow workflow.c soapC.c soapClient.c -lgsoap && ./workflow URL
- * Same steps as examples/cpp/condor_workflow.cpp; prints "OK" last or exits 1 with the reason. */
+ * Same steps as examples/cpp/condor_workflow.cpp; prints "OK" last or exits 1 with the reason.
+ * With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... ./workflow URL
+ * (soap->userid / soap->passwd: gSOAP sends HTTP Basic auth preemptively; set again before every call). */
 #include "soapH.h"
 #include "condorSchedd.nsmap"
 #include <ctype.h>
@@ -17,6 +19,13 @@ static const char *TEXT = "Hello from a condor-soap client.\nThe job upper-cases
 
 static struct soap *soap;
 static const char *url;
+static const char *user, *password;  /* HTTP Basic credentials; user NULL: anonymous */
+
+/* gSOAP clears soap->userid/passwd when it parses an HTTP response: set them for each call */
+static void authenticate(void) {
+    soap->userid = user;
+    soap->passwd = password;
+}
 
 static void fail(const char *what, const char *detail) {
     printf("FAILED: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
@@ -29,6 +38,7 @@ static void call(int result, const char *what) {
         soap_print_fault(soap, stderr);
         fail(what, "SOAP error");
     }
+    authenticate();  /* for the next call */
 }
 static void check(struct ns1__Status *status, const char *what) {
     if (status->code != ns1__StatusCode__SUCCESS) {
@@ -157,6 +167,11 @@ int main(int argc, char **argv) {
     char *owner = getenv("CONDOR_SOAP_OWNER") ? getenv("CONDOR_SOAP_OWNER") : getenv("USER") ? getenv("USER") : "nobody";
     soap = soap_new1(SOAP_C_UTFSTRING);
     soap_set_namespaces(soap, namespaces);
+    if (getenv("CONDOR_SOAP_USER") && *getenv("CONDOR_SOAP_USER")) {  /* else anonymous */
+        user = getenv("CONDOR_SOAP_USER");
+        password = getenv("CONDOR_SOAP_PASSWORD") ? getenv("CONDOR_SOAP_PASSWORD") : "";
+    }
+    authenticate();
 
     struct _ns1__getVersionString v;
     struct _ns1__getVersionStringResponse vr;

@@ -5,8 +5,11 @@
 //   g++ -fPIC workflow.cpp schedd.cpp collector.cpp moc_*.cpp $(pkg-config --cflags --libs Qt5Core Qt5Network) -lkdsoap
 // Both WSDLs share urn:condor, so each gets its own C++ namespace. Same steps as
 // examples/cpp/condor_workflow.cpp; prints "OK" last or exits 1 with the reason.
+// With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... ./workflow URL (KDSoapAuthentication
+// on both client interfaces; KDSoap 1.9 answers the 401 Basic challenge, then Qt reuses the credentials).
 #include "schedd.h"
 #include "collector.h"
+#include <KDSoapAuthentication.h>
 #include <QCoreApplication>
 #include <QMap>
 #include <QThread>
@@ -147,6 +150,13 @@ int main(int argc, char **argv) {
     schedd->setEndPoint(url);  // the WSDL's soap:address may be anything
     Collector::CondorCollector collector;
     collector.setEndPoint(url);
+    if (!qEnvironmentVariableIsEmpty("CONDOR_SOAP_USER")) {  // else anonymous
+        KDSoapAuthentication auth;
+        auth.setUser(qEnvironmentVariable("CONDOR_SOAP_USER"));
+        auth.setPassword(qEnvironmentVariable("CONDOR_SOAP_PASSWORD"));
+        schedd->clientInterface()->setAuthentication(auth);
+        collector.clientInterface()->setAuthentication(auth);
+    }
 
     CONDOR__StringAndStatus version = schedd->getVersionString().response();
     check(version.status(), "getVersionString");
