@@ -1,6 +1,6 @@
 """The durable state of open transactions: SQLite at ``<state_dir>/journal.sqlite3`` (WAL).
 
-It holds each open transaction (id, duration, lease deadline on the wall clock, state
+It holds each open transaction (id, owner, duration, lease deadline on the wall clock, state
 ``open``/``committing``), the clusters and jobs it created with each job's staged ad text,
 its declared files (size, hash, staged path, byte ranges received), its pending actions and,
 while committing, the serialized :class:`CommitBatch`. A restarted service reads it back and
@@ -25,7 +25,7 @@ OPEN, COMMITTING = "open", "committing"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS txn (
     id INTEGER PRIMARY KEY, duration INTEGER NOT NULL, deadline REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'open', batch TEXT);
+    state TEXT NOT NULL DEFAULT 'open', batch TEXT, owner TEXT);
 CREATE TABLE IF NOT EXISTS cluster (
     txn INTEGER NOT NULL, cluster INTEGER NOT NULL, PRIMARY KEY (txn, cluster));
 CREATE TABLE IF NOT EXISTS job (
@@ -47,6 +47,7 @@ class TxnRow:
     duration: int
     deadline: float
     state: str
+    owner: Optional[str] = None  # the user who began it (None: an anonymous caller)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(txn)")}
+        self.legacy_owners = "owner" not in columns  # a journal from before owners were kept in it
+        if self.legacy_owners:
+            self._db.execute("ALTER TABLE txn ADD COLUMN owner TEXT")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -140,20 +145,25 @@ class Journal:
             self._db.close()
 
     # transactions
-    def add_txn(self, txn: int, duration: int, deadline: float) -> bool:
-        """Record a new open transaction; False if the id is taken."""
+    def add_txn(self, txn: int, duration: int, deadline: float, owner: Optional[str] = None) -> bool:
+        """Record a new open transaction of ``owner``; False if the id is taken."""
         with self._tx() as db:
             if db.execute("SELECT 1 FROM txn WHERE id=?", (txn,)).fetchone():
                 return False
-            db.execute("INSERT INTO txn (id, duration, deadline) VALUES (?,?,?)", (txn, duration, deadline))
+            db.execute("INSERT INTO txn (id, duration, deadline, owner) VALUES (?,?,?,?)",
+                       (txn, duration, deadline, owner))
             return True
 
+    def set_owner(self, txn: int, owner: Optional[str]) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE txn SET owner=? WHERE id=?", (owner, txn))
+
     def txn(self, txn: int) -> Optional[TxnRow]:
-        rows = self._all("SELECT id, duration, deadline, state FROM txn WHERE id=?", txn)
+        rows = self._all("SELECT id, duration, deadline, state, owner FROM txn WHERE id=?", txn)
         return TxnRow(*rows[0]) if rows else None
 
     def txns(self) -> list[TxnRow]:
-        return [TxnRow(*row) for row in self._all("SELECT id, duration, deadline, state FROM txn")]
+        return [TxnRow(*row) for row in self._all("SELECT id, duration, deadline, state, owner FROM txn")]
 
     def set_lease(self, txn: int, duration: int, deadline: float) -> None:
         with self._tx() as db:

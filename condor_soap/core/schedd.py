@@ -60,6 +60,8 @@ class ScheddCore:
         self.table = TransactionTable(self.journal, self.staging, self.clock,
                                       config.max_transaction_duration, backend.release_cluster_ids,
                                       config.max_transactions_per_user)
+        if self.journal.legacy_owners:
+            self.table.adopt_legacy_owners()
         self._closed = threading.Event()
         # Crash-test failpoint, read once: "commit-after-journal" or "commit-after-apply"
         # makes the process die there, as a power cut would (tests/functional).

@@ -9,8 +9,8 @@ Calls on one transaction are serialized by its lock; different transactions run 
 
 A transaction belongs to the user who began it (:func:`~condor_soap.core.policy.caller`):
 another caller using its id gets INVALIDTRANSACTION, as if it did not exist (administrators
-excepted). The owner is kept beside its staged files (``staging/<id>/owner``), so it
-survives a restart and goes with them.
+excepted). The owner is written in the same journal row as the transaction, so no crash can
+leave a transaction without its owner.
 """
 from __future__ import annotations
 
@@ -46,37 +46,25 @@ class TransactionTable:
         self._guard = threading.Lock()
         self._random = random.SystemRandom()
         self.max_per_user = max_per_user  # open transactions per authenticated user (0: any)
-        self._owners: dict[int, Optional[str]] = {}
         self._guard_begin = threading.Lock()  # count-then-add of the per-user limit
 
     # ownership
-    def _owner_file(self, txn: int) -> str:
-        return os.path.join(self.staging.root, str(txn), "owner")
-
     def owner(self, txn: int) -> Optional[str]:
-        """Who began ``txn`` (None: an anonymous caller)."""
-        with self._guard:
-            if txn in self._owners:
-                return self._owners[txn]
-        try:
-            with open(self._owner_file(txn), encoding="utf-8") as f:
-                owner: Optional[str] = f.read().strip() or None
-        except FileNotFoundError:
-            owner = None
-        with self._guard:
-            self._owners[txn] = owner
-        return owner
-
-    def _set_owner(self, txn: int, owner: Optional[str]) -> None:
-        with self._guard:
-            self._owners[txn] = owner
-        if owner is not None:
-            os.makedirs(os.path.dirname(self._owner_file(txn)), exist_ok=True)
-            with open(self._owner_file(txn), "w", encoding="utf-8") as f:
-                f.write(owner)
+        """Who began ``txn`` (None: an anonymous caller, or no such transaction)."""
+        row = self.journal.txn(txn)
+        return row.owner if row else None
 
     def open_count(self, owner: str) -> int:
-        return sum(1 for row in self.journal.txns() if row.state == OPEN and self.owner(row.id) == owner)
+        return sum(1 for row in self.journal.txns() if row.state == OPEN and row.owner == owner)
+
+    def adopt_legacy_owners(self) -> None:
+        """A journal from before owners were journaled: read them from ``staging/<id>/owner``."""
+        for row in self.journal.txns():
+            try:
+                with open(os.path.join(self.staging.root, str(row.id), "owner"), encoding="utf-8") as f:
+                    self.journal.set_owner(row.id, f.read().strip() or None)
+            except FileNotFoundError:
+                pass
 
     def cap(self, duration: int) -> int:
         """``duration`` limited by ``max_transaction_duration`` (when > 0)."""
@@ -102,8 +90,7 @@ class TransactionTable:
         duration = max(1, self.cap(duration))
         while True:
             txn = self._random.randint(-2**31, 2**31 - 1)
-            if txn and self.journal.add_txn(txn, duration, self.clock() + duration):
-                self._set_owner(txn, user)
+            if txn and self.journal.add_txn(txn, duration, self.clock() + duration, user):
                 return TxnRef(txn, duration)
 
     @contextmanager
@@ -120,7 +107,7 @@ class TransactionTable:
             if row is None or row.state != OPEN:
                 raise InvalidTransaction()
             who = caller()
-            if not who.admin and self.owner(ref.id) != who.user:
+            if not who.admin and row.owner != who.user:
                 raise InvalidTransaction()  # someone else's: as if it did not exist
             if row.deadline <= self.clock():
                 self.discard(ref.id)
@@ -147,7 +134,6 @@ class TransactionTable:
         self.staging.remove_txn(txn)
         with self._guard:
             self._locks.pop(txn, None)
-            self._owners.pop(txn, None)
         if unused:
             try:
                 self.unused_clusters(unused)

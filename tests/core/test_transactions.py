@@ -320,3 +320,38 @@ def test_unused_cluster_ids_are_reported(core, fake, clock):
     core.commit_transaction(committed)
     assert fake.released == [c_aborted, c_expired, c_empty]
     assert c_used not in fake.released
+
+
+def test_owner_is_journaled_with_the_transaction(make_core, fake, state_dir, clock):
+    from condor_soap.core.policy import Caller, calling
+
+    first = make_core(fake)
+    with calling(Caller("alice", "127.0.0.1", "basic")):
+        txn = first.begin_transaction(60)
+    # one row, one write: no crash can separate a transaction from its owner
+    assert Journal(os.path.join(state_dir, "journal.sqlite3")).txn(txn.id).owner == "alice"
+    assert not os.path.exists(os.path.join(staged(state_dir, txn), "owner"))
+    first.close()
+    second = make_core(fake)
+    with calling(Caller("bob", "127.0.0.1", "basic")), pytest.raises(InvalidTransaction):
+        second.new_cluster(txn)
+    with calling(Caller("alice", "127.0.0.1", "basic")):
+        assert second.new_cluster(txn) > 0
+
+
+def test_journal_from_before_owners_is_migrated(make_core, fake, state_dir):
+    import sqlite3
+
+    first = make_core(fake)
+    mine, anonymous = first.begin_transaction(60), first.begin_transaction(60)
+    first.close()
+    # the earlier layout: no owner column, the owner in staging/<id>/owner
+    db = sqlite3.connect(os.path.join(state_dir, "journal.sqlite3"))
+    db.execute("ALTER TABLE txn DROP COLUMN owner")
+    db.commit()
+    db.close()
+    os.makedirs(staged(state_dir, mine), exist_ok=True)
+    with open(os.path.join(staged(state_dir, mine), "owner"), "w") as f:
+        f.write("alice")
+    second = make_core(fake)
+    assert second.table.owner(mine.id) == "alice" and second.table.owner(anonymous.id) is None
