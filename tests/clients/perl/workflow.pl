@@ -5,6 +5,9 @@
 # wsdl2perl never finishes on the WSDLs as they are (Status.next is a Status: it recurses
 # without end), so the suite generates from a copy without Status.next; see toolchains.py.
 # Same steps as examples/zeep_workflow.py; prints "OK" last or exits 1 with the reason.
+# With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... perl -Ilib workflow.pl URL
+# (HTTP Basic via SOAP::WSDL::Transport::HTTP::get_basic_credentials, as its Cookbook says: LWP
+# answers the first 401 challenge of each service, then sends it preemptively to that URL).
 use strict;
 use warnings;
 use MIME::Base64;
@@ -21,6 +24,12 @@ my $owner = $ENV{CONDOR_SOAP_OWNER} || getpwuid($<);
 # proxy: the endpoint (the WSDL's soap:address is not used)
 my $schedd = MyInterfaces::condorSchedd::condorSchedd->new({ proxy => $url });
 my $collector = MyInterfaces::condorCollector::condorCollector->new({ proxy => $url });
+if ($ENV{CONDOR_SOAP_USER}) {  # the LWP transport without SOAP::Lite (as here), and with it
+    no strict 'refs';
+    for my $class (qw(SOAP::WSDL::Transport::HTTP SOAP::Transport::HTTP::Client)) {
+        *{"${class}::get_basic_credentials"} = sub { return ($ENV{CONDOR_SOAP_USER}, $ENV{CONDOR_SOAP_PASSWORD} // '') };
+    }
+}
 
 sub fail { print "FAILED: $_[0]\n"; exit 1 }
 

@@ -3,6 +3,9 @@
 #   ruby generate.rb condorCollector.wsdl gen/collector Collector
 #   ruby workflow.rb URL                        (in the directory holding gen/)
 # Same steps as examples/zeep_workflow.py; prints "OK" last or exits 1 with the reason.
+# With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... ruby workflow.rb URL
+# (HTTP Basic via the driver's options["protocol.http.basic_auth"]; on soap4r's net/http backend,
+# completed below, it goes preemptively on every request; httpclient would answer the 401 challenge).
 $LOAD_PATH.unshift 'gen/schedd', 'gen/collector'
 require 'etc'
 require 'ScheddDriver.rb'
@@ -34,6 +37,32 @@ url = ARGV[0]
 owner = ENV['CONDOR_SOAP_OWNER'] || Etc.getlogin || Etc.getpwuid.name
 schedd = S::CondorScheddPortType.new(url)  # the endpoint: the WSDL's soap:address is not used
 collector = CondorCollector::CondorCollectorPortType.new(url)
+user = ENV['CONDOR_SOAP_USER']
+if user && !user.empty?
+  if SOAP::HTTPStreamHandler::Client == SOAP::NetHttpClient
+    # Without the httpclient gem (Debian's ruby-soap4r alone) soap4r posts with net/http, whose client
+    # leaves basic_auth unimplemented (set_basic_auth raises NotImplementedError): complete it with
+    # net/http's own Net::HTTPHeader#basic_auth on each request.
+    SOAP::NetHttpClient.prepend(Module.new do
+      def set_basic_auth(_url, user_id, passwd)
+        @basic_auth = [user_id, passwd]
+      end
+
+      def create_connection(url)
+        http = super
+        user_id, passwd = @basic_auth
+        if user_id
+          http.define_singleton_method(:request) do |req, body = nil, &block|
+            req.basic_auth(user_id, passwd)
+            super(req, body, &block)
+          end
+        end
+        http
+      end
+    end)
+  end
+  [schedd, collector].each { |port| port.options['protocol.http.basic_auth'] << [url, user, ENV['CONDOR_SOAP_PASSWORD'] || ''] }
+end
 
 upload = lambda do |txn, cluster, proc_id, name, data|
   check(schedd.declareFile(S::DeclareFile.new(txn, cluster, proc_id, name, data.bytesize, S::HashType::NOHASH)).response,

@@ -3,6 +3,11 @@
     python workflow.py URL [SCHEDD_WSDL COLLECTOR_WSDL]
 
 Same steps as examples/zeep_workflow.py; prints "OK" last or exits 1 with the reason.
+With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... python workflow.py URL
+(HTTP Basic via suds.transport.http.HttpAuthenticated(username=, password=), which sends it
+preemptively on every request; the default transport would only answer the 401 challenge).
+Caveat: suds 1.2.0 base64-encodes user:password with the URL-safe alphabet, so credentials whose
+base64 holds "+" or "/" are refused.
 """
 import base64
 import getpass
@@ -12,6 +17,7 @@ import time
 from pathlib import Path
 
 from suds.client import Client
+from suds.transport.http import HttpAuthenticated
 
 CHUNK = 64 * 1024
 SCRIPT = b"#!/bin/sh\ncp input.bin output.bin\ntr a-z A-Z < input.txt > output.txt\n"
@@ -38,7 +44,11 @@ def attrs(ad):
 
 def client(wsdl, url):
     wsdl = wsdl if "://" in wsdl else Path(wsdl).resolve().as_uri()
-    return Client(wsdl, location=url, cache=None).service  # location: override soap:address
+    options = {}
+    if os.environ.get("CONDOR_SOAP_USER"):  # a transport object serves one client only
+        options["transport"] = HttpAuthenticated(username=os.environ["CONDOR_SOAP_USER"],
+                                                 password=os.environ.get("CONDOR_SOAP_PASSWORD", ""))
+    return Client(wsdl, location=url, cache=None, **options).service  # location: override soap:address
 
 
 def main(url, schedd_wsdl, collector_wsdl):

@@ -7,6 +7,8 @@
 Each operation is a generated ``<PortType><Operation>`` service class whose input envelope
 wraps the typed request element; ``call`` below builds it. Same steps as
 examples/zeep_workflow.py; prints "OK" last or exits 1 with the reason.
+With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... PYTHONPATH=. python workflow.py URL
+(HTTP Basic via xsdata's DefaultTransport on a requests Session with ``auth``: sent preemptively).
 """
 import getpass
 import os
@@ -14,7 +16,9 @@ import re
 import sys
 import time
 
-from xsdata.formats.dataclass.client import Client
+import requests
+from xsdata.formats.dataclass.client import Client, Config
+from xsdata.formats.dataclass.transports import DefaultTransport
 
 import condor_collector.condor_collector as collector_types
 import condor_schedd.condor_schedd as types
@@ -23,6 +27,11 @@ CHUNK = 64 * 1024
 SCRIPT = b"#!/bin/sh\ncp input.bin output.bin\ntr a-z A-Z < input.txt > output.txt\n"
 TEXT = b"Hello from a condor-soap client.\nThe job upper-cases this line.\n"
 URL = sys.argv[1]
+TRANSPORT = None  # None: a new anonymous DefaultTransport per call
+if os.environ.get("CONDOR_SOAP_USER"):
+    session = requests.Session()
+    session.auth = (os.environ["CONDOR_SOAP_USER"], os.environ.get("CONDOR_SOAP_PASSWORD", ""))
+    TRANSPORT = DefaultTransport(session=session)
 
 
 class Failure(Exception):
@@ -36,7 +45,8 @@ def call(module, port, operation, **fields):
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
     request = service.input(body=service.input.Body(**{snake: getattr(module, name)(**fields)}))
     # location: the generated classes carry the WSDL's soap:address (http://localhost:80 originally)
-    out = Client.from_service(service, location=URL).send(request)
+    # (from_service's transport= is the binding's namespace, so the transport goes to Client itself)
+    out = Client(Config.from_service(service, location=URL), transport=TRANSPORT).send(request)
     if out.body.fault:
         raise Failure(f"{operation}: SOAP fault {out.body.fault.faultstring}")
     return getattr(out.body, snake + "_response")
