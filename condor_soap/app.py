@@ -7,6 +7,7 @@ from typing import Optional
 from condor_soap.auth.audit import AuditLog
 from condor_soap.backends.base import Backend
 from condor_soap.config import Config
+from condor_soap.core import constraints
 from condor_soap.core.collector import CollectorCore
 from condor_soap.core.schedd import ScheddCore
 from condor_soap.wire.application import CondorApplication, Cores
@@ -31,6 +32,7 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
     ``backend`` defaults to :func:`build_backend`. ``app.close()`` closes the cores and the
     backend (also a given one).
     """
+    constraints.configure(config.constraint_time_limit)
     with contextlib.ExitStack() as stack:
         backend = backend or build_backend(config)
         stack.callback(backend.close)

@@ -104,6 +104,8 @@ SETTINGS: tuple[Setting, ...] = (
             "largest total of one transaction's declared files (0 = no limit)"),
     Setting("max_transactions_per_user", int, 100,
             "open transactions per authenticated user (0 = no limit)"),
+    Setting("constraint_time_limit", float, 10.0,
+            "seconds a query's constraint may take to evaluate before the query is FAIL"),
     Setting("max_jobs_per_query", int, 10000,
             "most job ads getJobAds returns; more is FAIL, not a silent cut (0 = no limit)"),
     # audit
@@ -130,6 +132,8 @@ class Config:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, not {self.port}")
+        if self.constraint_time_limit <= 0:
+            raise ValueError("constraint_time_limit must be > 0")
         if self.threads < 1 or self.max_running_jobs < 1:
             raise ValueError("threads and max_running_jobs must be at least 1")
         self.state_dir = os.path.abspath(self.state_dir)

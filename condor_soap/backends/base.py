@@ -130,16 +130,3 @@ def read_spool_file(directory: str, name: str, offset: int, length: int, job: st
         return os.pread(fd, count, offset) if count else b""
     finally:
         os.close(fd)
-
-
-def matches(constraint: Optional[str], ad: classad2.ClassAd) -> bool:
-    """True if ``constraint`` evaluates to true against ``ad``: the one place constraints are
-    judged, for the core's pending jobs and the local backend alike. None or blank matches
-    everything; an expression that does not parse, or is not ``true``, matches nothing."""
-    if constraint is None or not constraint.strip():
-        return True
-    try:
-        expr = classad2.ExprTree(constraint)
-        return expr.eval(ad) is True
-    except Exception:  # classad2 raises ClassAdException/ValueError/TypeError for bad text
-        return False

@@ -43,11 +43,12 @@ import classad2
 import htcondor2
 
 from condor_soap.backends import htcondor_submit as subm
-from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, matches, read_spool_file
+from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, read_spool_file
 from condor_soap.backends.htcondor_collector import CollectorMixin
 from condor_soap.backends.htcondor_commit import COMPLETED, CommitMixin
 from condor_soap.backends.htcondor_state import DONE, JOBS_QUEUED, Key, State
 from condor_soap.config import Config
+from condor_soap.core.constraints import select
 from condor_soap.core.records import CommitBatch, FileInfo, JobAction
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         sent = "true" if local or constraint is None else constraint
         ads = self._schedd(lambda s: s.query(sent), "Could not read the queue")
         views = [view for view in map(self._client_view, ads) if view is not None]
-        return [ad for ad in views if matches(constraint, ad)] if local else views
+        return select(constraint, views) if local else views
 
     def _real_ad(self, cluster: int, proc: int, projection: Optional[list[str]] = None
                  ) -> Optional[tuple[Key, classad2.ClassAd]]:

@@ -10,7 +10,8 @@ from typing import Any, Iterator, Optional
 import classad2
 import htcondor2
 
-from condor_soap.backends.base import BackendError, matches
+from condor_soap.backends.base import BackendError
+from condor_soap.core.constraints import select
 from condor_soap.core.records import AdType
 
 _QUERY_TYPES = {AdType.STARTD: "Startd", AdType.SCHEDD: "Schedd", AdType.SUBMITTOR: "Submitter",
@@ -67,7 +68,7 @@ class CollectorMixin:
             ads = collector.query(kind, " && ".join(sent) or "true")
         if local:
             ads = [self._soap_schedd(ad) for ad in ads]
-            ads = [ad for ad in ads if matches(constraint, ad)]
+            ads = select(constraint, ads)
         return ads
 
     def _soap_schedd(self, ad: classad2.ClassAd) -> classad2.ClassAd:

@@ -40,13 +40,13 @@ from typing import Optional
 import classad2
 
 from condor_soap.backends import local_states as states
-from condor_soap.backends.base import (BackendError, NoSuchJob, matches, place_file,
-                                      read_spool_file)
+from condor_soap.backends.base import BackendError, NoSuchJob, place_file, read_spool_file
 from condor_soap.backends.local_machine import MY_TYPES, MachineAds, host_name, platform_string, version_string
 from condor_soap.backends.local_procs import kill_stale_group
 from condor_soap.backends.local_runner import Runner
 from condor_soap.backends.local_store import Store
 from condor_soap.config import Config
+from condor_soap.core.constraints import select
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, FileInfo, JobAction, NewJob
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ class LocalBackend:
     # reads
     def jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
         ads = [classad2.ClassAd(row[3]) for row in self._store.all_jobs()]
-        return [ad for ad in ads if matches(constraint, ad)]
+        return select(constraint, ads)
 
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         text = self._store.job_text(cluster, proc)
@@ -261,7 +261,7 @@ class LocalBackend:
     def history(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
         """Job ads that have left the queue (local backend only)."""
         ads = [classad2.ClassAd(text) for text in self._store.history()]
-        return [ad for ad in ads if matches(constraint, ad)]
+        return select(constraint, ads)
 
     def list_spool(self, cluster: int, proc: int) -> list[FileInfo]:
         if self._store.job_text(cluster, proc) is None:
@@ -295,7 +295,7 @@ class LocalBackend:
         built = self._machine.build(ad_type, self.soap_address or "<127.0.0.1:0>", self._store.summary(),
                                     self._runner.running())
         ads = [ad for t, ad in built if (t, ad.get("Name")) not in keys] + [ad for _t, ad in stored]
-        return [ad for ad in ads if matches(constraint, ad)]
+        return select(constraint, ads)
 
     def advertise(self, ad_type: AdType, ad: classad2.ClassAd) -> bool:
         ad = classad2.ClassAd(str(ad))

@@ -24,10 +24,11 @@ from typing import Callable, Iterator, Optional
 
 import classad2
 
-from condor_soap.backends.base import Backend, BackendError, NoSuchFile, NoSuchJob, matches
+from condor_soap.backends.base import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.config import Config
 from condor_soap.core import template, views
 from condor_soap.core.classads import literal, submit_value, to_struct
+from condor_soap.core.constraints import select
 from condor_soap.core.journal import COMMITTING, FileRow, Journal
 from condor_soap.core.policy import Policy, caller
 from condor_soap.core.records import (ActionKind, Attr, AttrType, CommitBatch, FileInfo, HashType,
@@ -325,7 +326,7 @@ class ScheddCore:
                                 for ad in self.backend.jobs(f"ClusterId == {cluster}")]
                 ads += [views.overlay(classad2.ClassAd(r.ad), actions, self._now())
                         for r in self.journal.jobs(t) if r.submitted]
-                ads = [ad for ad in ads if matches(constraint, ad)]
+                ads = select(constraint, ads)
             who = caller()
             ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
             self.policy.check_query(len(ads))

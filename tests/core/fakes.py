@@ -11,7 +11,8 @@ from typing import Optional
 
 import classad2
 
-from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, matches
+from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob
+from condor_soap.core.constraints import select
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, FileInfo, JobAction
 
 
@@ -107,7 +108,7 @@ class FakeBackend:
 
     def jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
         with self._lock:
-            return [classad2.ClassAd(repr(ad)) for ad in self.queue.values() if matches(constraint, ad)]
+            return [classad2.ClassAd(repr(ad)) for ad in select(constraint, list(self.queue.values()))]
 
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         with self._lock:
@@ -136,8 +137,7 @@ class FakeBackend:
         self.reschedules += 1
 
     def query_ads(self, ad_type: Optional[AdType], constraint: Optional[str] = None) -> list[classad2.ClassAd]:
-        return [ad for (t, _), ad in self.collector.items()
-                if (ad_type is None or t is ad_type) and matches(constraint, ad)]
+        return select(constraint, [ad for (t, _), ad in self.collector.items() if ad_type is None or t is ad_type])
 
     def advertise(self, ad_type: AdType, ad: classad2.ClassAd) -> bool:
         name = ad.get("Name")

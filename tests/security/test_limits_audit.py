@@ -50,6 +50,31 @@ def test_jobs_per_query(serve):
     assert admin.getJobAds(None, None).status.code == "FAIL"
 
 
+def test_runaway_constraint_is_a_clear_fail_and_the_service_goes_on(serve):
+    import time
+
+    from tests.core.test_constraints import CATASTROPHIC
+
+    svc = serve(host="0.0.0.0", constraint_time_limit=1)
+    alice = svc.client("alice")
+    _, cluster, _ = submit(alice)
+    # the job's own attribute is a string the regexp backtracks on
+    constraint = CATASTROPHIC.replace("S)", "strcat(Cmd, \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"))")
+    start = time.monotonic()
+    slow = alice.getJobAds(None, constraint).status
+    assert time.monotonic() - start < 5
+    assert (slow.code, slow.message) == (
+        "FAIL", "The constraint took longer than 1 s to evaluate (constraint_time_limit): simplify it")
+    assert len(alice.getJobAds(None, f"ClusterId == {cluster}").classAdArray.item) == 1
+    # query*Ads have no Status: like any failed collector query (spec 4.4), the answer is empty
+    collector = svc.client("alice", service="condorCollector")
+    start = time.monotonic()
+    assert not collector.queryScheddAds(constraint.replace("Cmd", "Name"))
+    assert time.monotonic() - start < 5
+    assert collector.queryScheddAds("true")  # and the next query is served
+    assert len(alice.getJobAds(None, None).classAdArray.item) == 1
+
+
 def test_redaction(serve):
     svc = serve(host="0.0.0.0", hide_job_attrs="Cmd, environment", admins="root-admin")
     alice = svc.client("alice")
