@@ -54,8 +54,13 @@ def _basic(header: str) -> Optional[tuple[str, str]]:
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
         return None
+    value = value.strip()
     try:
-        user, sep, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+        try:
+            decoded = base64.b64decode(value, validate=True)
+        except binascii.Error:  # suds-community 1.2 encodes with the URL-safe alphabet
+            decoded = base64.b64decode(value, altchars=b"-_", validate=True)
+        user, sep, password = decoded.decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
     return (user, password) if sep and user else None

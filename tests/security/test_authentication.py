@@ -39,6 +39,19 @@ def test_basic_good_bad_missing(serve):
     assert all(f["source"] == "127.0.0.1" and f["time"].endswith("Z") for f in failures)
 
 
+def test_url_safe_base64_is_read_as_suds_sends_it(serve, creds, tmp_path):
+    from condor_soap.auth import credentials as cred
+
+    path = tmp_path / "passwd"
+    password = "??>>"  # "gina:??>>" encodes with "+" and "/" in the standard alphabet
+    assert set("+/") <= set(base64.b64encode(f"gina:{password}".encode()).decode())
+    cred.set_entry(str(path), "gina", cred.hash_password(password))
+    svc = serve(host="0.0.0.0", password_file=str(path))
+    url_safe = base64.urlsafe_b64encode(f"gina:{password}".encode()).decode()
+    assert post(svc.url, headers={"Authorization": f"Basic {url_safe}"}).status_code == 200
+    assert post(svc.url, headers=basic("gina", password)).status_code == 200
+
+
 def test_wsdl_is_public(serve):
     svc = serve(host="0.0.0.0")
     assert requests.get(f"{svc.url}condorSchedd.wsdl", timeout=30).status_code == 200
