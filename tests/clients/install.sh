@@ -23,7 +23,7 @@ quiet() { "$@" >>"$LOG" 2>&1 || { echo "install.sh: failed: $*" >&2; tail -n 40 
 # --- apt ------------------------------------------------------------------------------------
 APT_PACKAGES="jaxws libaxis-java libwsdl4j-java libcommons-discovery-java libcommons-logging-java
  mono-devel gsoap libgsoap-dev libkdsoap-bin libkdsoap-dev qtbase5-dev php-cli php-soap
- libsoap-wsdl-perl ruby-soap4r gcc g++ make pkg-config"
+ libsoap-wsdl-perl ruby-soap4r ruby-httpclient gcc g++ make pkg-config"
 missing=""
 command -v javac >/dev/null || missing="default-jdk-headless"
 command -v node >/dev/null && command -v npm >/dev/null || missing="$missing nodejs npm"

@@ -181,7 +181,7 @@ TOOLCHAINS: list[Toolchain] = [
         notes="the generated index.ts needs a rename (service name = port name)"),
     Toolchain(
         "soap4r", "Ruby soap4r (generated driver)", "Ruby", "tests/clients/soap4r/workflow.rb",
-        dpkg("ruby-soap4r") + " && ruby -e 'puts \"ruby #{{RUBY_VERSION}}\"'",
+        dpkg("ruby-soap4r", "ruby-httpclient") + " && ruby -e 'puts \"ruby #{{RUBY_VERSION}}\"'",
         [Step("generate", "ruby {repo}/tests/clients/soap4r/generate.rb {schedd_file} gen/schedd Schedd "
                           "&& ruby {repo}/tests/clients/soap4r/generate.rb {collector_file} gen/collector Collector"),
          Step("run", "ruby {repo}/tests/clients/soap4r/workflow.rb " + RUN_ARGS)],

@@ -4,8 +4,8 @@
 #   ruby workflow.rb URL                        (in the directory holding gen/)
 # Same steps as examples/zeep_workflow.py; prints "OK" last or exits 1 with the reason.
 # With credentials: CONDOR_SOAP_USER=alice CONDOR_SOAP_PASSWORD=... ruby workflow.rb URL
-# (HTTP Basic via the driver's options["protocol.http.basic_auth"]; on soap4r's net/http backend,
-# completed below, it goes preemptively on every request; httpclient would answer the 401 challenge).
+# (HTTP Basic via the driver's options["protocol.http.basic_auth"], sent by the httpclient gem in answer
+# to the service's 401 challenge; soap4r's net/http fallback has no Basic auth, so install ruby-httpclient).
 $LOAD_PATH.unshift 'gen/schedd', 'gen/collector'
 require 'etc'
 require 'ScheddDriver.rb'
@@ -39,28 +39,6 @@ schedd = S::CondorScheddPortType.new(url)  # the endpoint: the WSDL's soap:addre
 collector = CondorCollector::CondorCollectorPortType.new(url)
 user = ENV['CONDOR_SOAP_USER']
 if user && !user.empty?
-  if SOAP::HTTPStreamHandler::Client == SOAP::NetHttpClient
-    # Without the httpclient gem (Debian's ruby-soap4r alone) soap4r posts with net/http, whose client
-    # leaves basic_auth unimplemented (set_basic_auth raises NotImplementedError): complete it with
-    # net/http's own Net::HTTPHeader#basic_auth on each request.
-    SOAP::NetHttpClient.prepend(Module.new do
-      def set_basic_auth(_url, user_id, passwd)
-        @basic_auth = [user_id, passwd]
-      end
-
-      def create_connection(url)
-        http = super
-        user_id, passwd = @basic_auth
-        if user_id
-          http.define_singleton_method(:request) do |req, body = nil, &block|
-            req.basic_auth(user_id, passwd)
-            super(req, body, &block)
-          end
-        end
-        http
-      end
-    end)
-  end
   [schedd, collector].each { |port| port.options['protocol.http.basic_auth'] << [url, user, ENV['CONDOR_SOAP_PASSWORD'] || ''] }
 end
 
