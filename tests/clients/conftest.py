@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.clients import matrix
 from tests.clients.matrix import RESULTS, SESSION
@@ -56,12 +57,24 @@ def toolchain_version(command: str, installed: Toolchains) -> str:
     return " ".join((done.stdout or done.stderr).split()) or "?"
 
 
+MATRIX_PASSWORD = "matrix-s3cret"
+
+
 @pytest.fixture(scope="module")
-def condor_service(tmp_path_factory):
-    """One condor-soap on the local backend for the whole matrix."""
-    service = ServiceProcess(tmp_path_factory.mktemp("clients") / "state", "--backend", "local")
+def condor_service(tmp_path_factory, owner):
+    """One condor-soap on the local backend for the whole matrix. It refuses anonymous calls:
+    every program authenticates with HTTP Basic ($CONDOR_SOAP_USER / $CONDOR_SOAP_PASSWORD)."""
+    base = tmp_path_factory.mktemp("clients")
+    passwd = base / "passwd"
+    subprocess.run([sys.executable, "-m", "condor_soap", "passwd", str(passwd), owner, "--password-stdin"],
+                   input=MATRIX_PASSWORD + "\n", text=True, check=True, capture_output=True)
+    service = ServiceProcess(base / "state", "--backend", "local", "--allow-anonymous", "false",
+                             "--password-file", str(passwd))
     service.start()
+    refused = requests.post(service.url, data=b"", timeout=10)
+    assert refused.status_code == 401, f"the matrix service must refuse anonymous calls, got {refused.status_code}"
     SESSION["service_log"] = service.log_path
+    service.credentials = (owner, MATRIX_PASSWORD)
     yield service
     try:
         service.stop()
@@ -69,7 +82,7 @@ def condor_service(tmp_path_factory):
         service.kill()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def owner() -> str:
     return os.environ.get("CONDOR_SOAP_OWNER") or getpass.getuser()
 
@@ -79,9 +92,13 @@ def no_leftover_jobs(condor_service):
     """A failed program can leave sleep jobs running; remove them so the next one gets a slot."""
     yield
     import zeep
+    from zeep.transports import Transport
 
     url = condor_service.url
-    schedd = zeep.Client(url + "condorSchedd.wsdl").create_service("{urn:condor}condorSchedd", url)
+    session = requests.Session()
+    session.auth = condor_service.credentials
+    schedd = zeep.Client(url + "condorSchedd.wsdl", transport=Transport(session=session)).create_service(
+        "{urn:condor}condorSchedd", url)
     ads = schedd.getJobAds(None, "JobStatus != 3 && JobStatus != 4").classAdArray
     for ad in ads.item if ads else []:
         attrs = {i.name: i.value for i in ad.item}

@@ -60,7 +60,8 @@ def render(toolchains, results: dict, session: dict) -> str:
         "Every toolchain generates a client from the original HTCondor WSDLs "
         "(``../shared/reference/condorSchedd.wsdl`` + ``condorCollector.wsdl``, endpoint overridden) "
         "and from the WSDLs condor-soap serves, compiles it, and runs the same full workflow against "
-        "condor-soap on the local backend: begin, newCluster, newJob, createJobTemplate, "
+        "condor-soap on the local backend, which refuses anonymous calls: every program authenticates "
+        "with HTTP Basic (``$CONDOR_SOAP_USER`` / ``$CONDOR_SOAP_PASSWORD``, column *HTTP Basic*). Workflow: begin, newCluster, newJob, createJobTemplate, "
         "declareFile + sendFile of a script, a text file and a binary file in several chunks, "
         "submit, commit, getJobAd until completed, listSpool, getFile compared byte for byte, "
         "closeSpool; hold, release and remove a sleep job, getJobAds with a constraint, "
@@ -78,6 +79,7 @@ def render(toolchains, results: dict, session: dict) -> str:
         f"     - {KIND_TITLES['reference']}",
         f"     - {KIND_TITLES['served']}",
         "     - Program",
+        "     - HTTP Basic",
     ]
     versions = session.get("versions", {})
     for t in toolchains:
@@ -88,6 +90,7 @@ def render(toolchains, results: dict, session: dict) -> str:
             f"     - {_cell(results.get((t.id, 'reference'), {}))}",
             f"     - {_cell(results.get((t.id, 'served'), {}))}",
             f"     - ``{t.program}``",
+            f"     - {t.auth or '?'}",
         ]
     notes = []
     for t in toolchains:

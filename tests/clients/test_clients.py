@@ -84,7 +84,8 @@ def test_client(toolchain: str, wsdl: str, toolchains, condor_service, owner, no
     work.mkdir()
     fmt = dict(repo=REPO, work=work, url=condor_service.url, venv=toolchains.venv,
                node=toolchains.node, java="/usr/share/java", **wsdl_locations(wsdl, condor_service.url, work))
-    env = dict(os.environ, CONDOR_SOAP_OWNER=owner)
+    user, password = condor_service.credentials
+    env = dict(os.environ, CONDOR_SOAP_OWNER=owner, CONDOR_SOAP_USER=user, CONDOR_SOAP_PASSWORD=password)
     timings = RESULTS.setdefault((toolchain, wsdl), {"timings": {}})["timings"]
     for step in chain.steps:
         command = step.command.format(**fmt)

@@ -16,6 +16,7 @@ def test_render_shows_every_cell_and_reason():
     assert "**FAIL**" in text and "run exited 1: FAILED: submit" in text
     assert text.count("hangs on Status.next") == 1  # one reason for both WSDLs shows once
     assert "zeep 9" in text and "42 s" in text
+    assert all(t.auth and t.auth in text for t in TOOLCHAINS)  # how each one authenticates
 
 
 def test_failure_summary_prefers_the_step_headline():

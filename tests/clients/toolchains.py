@@ -12,8 +12,9 @@ steps are formatted with:
 ``{schedd_url}``, ``{collector_url}``    the same WSDLs as URLs (``file://`` for reference)
 ``{node}``      the npm tree (node_modules)     ``{java}``   /usr/share/java
 
-Every program implements the same workflow (tests/clients/README.rst) and takes
-``URL [SCHEDD_WSDL COLLECTOR_WSDL]``; its last line is ``OK``.
+Every program implements the same workflow (examples/README.rst) and takes
+``URL [SCHEDD_WSDL COLLECTOR_WSDL]``; its last line is ``OK``. The service refuses anonymous
+calls: every program sends HTTP Basic auth from ``$CONDOR_SOAP_USER`` / ``$CONDOR_SOAP_PASSWORD``.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Toolchain:
     hang_evidence: str = ""
     notes: str = ""
     apt: Optional[str] = None
+    auth: str = ""  # how the program sends HTTP Basic auth (the matrix service requires it)
 
 
 def dpkg(*packages: str) -> str:
@@ -63,19 +65,22 @@ TOOLCHAINS: list[Toolchain] = [
         "{venv}/bin/python -c 'import zeep; print(\"zeep\", zeep.__version__)'",
         [Step("run", "{venv}/bin/python {repo}/examples/zeep_workflow.py {url} --wsdl {schedd} "
                      "--collector-wsdl {collector}")],
-        notes="dynamic client; the example of the README"),
+        notes="dynamic client; the example of the README",
+        auth='requests ``Session.auth``, preemptive'),
     Toolchain(
         "suds", "suds-community", "Python", "tests/clients/suds/workflow.py",
         "{venv}/bin/python -c 'import suds; print(\"suds-community\", suds.__version__)'",
         [Step("run", "{venv}/bin/python {repo}/tests/clients/suds/workflow.py " + RUN_ARGS)],
-        notes="dynamic client"),
+        notes="dynamic client",
+        auth='``HttpAuthenticated`` transport, preemptive'),
     Toolchain(
         "xsdata", "xsdata (generated dataclasses)", "Python", "tests/clients/xsdata/workflow.py",
         "{venv}/bin/python -c 'from importlib.metadata import version; print(\"xsdata\", version(\"xsdata\"))'",
         [Step("generate", "PATH={venv}/bin:$PATH {venv}/bin/xsdata generate {schedd_file} --package condor_schedd "
                           "> gen.log && PATH={venv}/bin:$PATH {venv}/bin/xsdata generate {collector_file} "
                           "--package condor_collector >> gen.log"),
-         Step("run", "PYTHONPATH={work} {venv}/bin/python {repo}/tests/clients/xsdata/workflow.py " + RUN_ARGS)]),
+         Step("run", "PYTHONPATH={work} {venv}/bin/python {repo}/tests/clients/xsdata/workflow.py " + RUN_ARGS)],
+        auth='``DefaultTransport`` over a requests session, preemptive'),
     Toolchain(
         "jaxws", "JAX-WS RI wsimport", "Java", "examples/java/CondorWorkflow.java",
         dpkg("jaxws") + " && javac -version 2>&1",
@@ -84,7 +89,8 @@ TOOLCHAINS: list[Toolchain] = [
          Step("build", f"javac -nowarn -cp {JAXWS_CP} -d classes $(find gen -name '*.java') "
                        "{repo}/examples/java/CondorWorkflow.java"),
          Step("run", f"java -cp classes:{JAXWS_CP} CondorWorkflow " + RUN_ARGS)],
-        apt="jaxws"),
+        apt="jaxws",
+        auth='``BindingProvider.USERNAME_PROPERTY``, preemptive'),
     Toolchain(
         "axis", "Apache Axis 1.4 WSDL2Java", "Java", "tests/clients/axis/Workflow.java",
         dpkg("libaxis-java"),
@@ -93,7 +99,8 @@ TOOLCHAINS: list[Toolchain] = [
          Step("build", f"mkdir -p classes && javac -nowarn -cp {AXIS_CP} -d classes $(find gen -name '*.java') "
                        "{repo}/tests/clients/axis/Workflow.java"),
          Step("run", f"java -cp classes:{AXIS_CP} Workflow " + RUN_ARGS)],
-        notes="birdbath's stack; enums are value1…value7", apt="libaxis-java"),
+        notes="birdbath's stack; enums are value1…value7", apt="libaxis-java",
+        auth='``Stub.setUsername``, preemptive'),
     Toolchain(
         "mono", "Mono wsdl + mcs", "C#", "examples/csharp/CondorWorkflow.cs",
         dpkg("mono-devel"),
@@ -102,7 +109,8 @@ TOOLCHAINS: list[Toolchain] = [
          Step("build", "mcs -nologo -r:System.Web.Services.dll -out:workflow.exe "
                        "{repo}/examples/csharp/CondorWorkflow.cs Schedd.cs Collector.cs"),
          Step("run", "mono workflow.exe " + RUN_ARGS)],
-        apt="mono-devel"),
+        apt="mono-devel",
+        auth='``Credentials`` + ``PreAuthenticate``, preemptive'),
     Toolchain(
         "gsoap-cpp", "gSOAP C++ (wsdl2h + soapcpp2 -j)", "C++", "examples/cpp/condor_workflow.cpp",
         dpkg("gsoap"),
@@ -111,7 +119,8 @@ TOOLCHAINS: list[Toolchain] = [
          Step("build", "g++ -I. -o workflow {repo}/examples/cpp/condor_workflow.cpp soapC.cpp "
                        "soapcondorScheddProxy.cpp -lgsoap++"),
          Step("run", "./workflow " + RUN_ARGS)],
-        notes="soapcpp2 -1 (SOAP 1.1)", apt="gsoap"),
+        notes="soapcpp2 -1 (SOAP 1.1)", apt="gsoap",
+        auth='``soap->userid``/``passwd`` before each call, preemptive'),
     Toolchain(
         "gsoap-c", "gSOAP C (wsdl2h -c + soapcpp2 -c)", "C", "tests/clients/gsoap-c/workflow.c",
         dpkg("gsoap"),
@@ -119,7 +128,8 @@ TOOLCHAINS: list[Toolchain] = [
                           "&& soapcpp2 -c -1 -C -x -I/usr/share/gsoap/import condor.h >> gen.log 2>&1"),
          Step("build", "gcc -I. -o workflow {repo}/tests/clients/gsoap-c/workflow.c soapC.c soapClient.c -lgsoap"),
          Step("run", "./workflow " + RUN_ARGS)],
-        apt="gsoap"),
+        apt="gsoap",
+        auth='``soap->userid``/``passwd`` before each call, preemptive'),
     Toolchain(
         "kdsoap", "KDSoap kdwsdl2cpp (Qt 5)", "C++/Qt", "tests/clients/kdsoap/workflow.cpp",
         dpkg("libkdsoap-bin", "qtbase5-dev"),
@@ -130,12 +140,14 @@ TOOLCHAINS: list[Toolchain] = [
                        "schedd.cpp collector.cpp moc_schedd.cpp moc_collector.cpp "
                        "$(pkg-config --cflags --libs Qt5Core Qt5Network) -lkdsoap"),
          Step("run", "./workflow " + RUN_ARGS)],
-        apt="libkdsoap-bin"),
+        apt="libkdsoap-bin",
+        auth='``KDSoapAuthentication``, answers the 401'),
     Toolchain(
         "php", "PHP SoapClient", "PHP", "examples/php/condor_workflow.php",
         "php -r 'echo \"PHP \", PHP_VERSION, \" soap \", phpversion(\"soap\"), PHP_EOL;'",
         [Step("run", "php {repo}/examples/php/condor_workflow.php " + RUN_ARGS)],
-        notes="dynamic client", apt="php-soap"),
+        notes="dynamic client", apt="php-soap",
+        auth='``login``/``password`` options, preemptive'),
     Toolchain(
         "perl", "Perl SOAP::WSDL wsdl2perl", "Perl", "tests/clients/perl/workflow.pl",
         dpkg("libsoap-wsdl-perl"),
@@ -149,7 +161,8 @@ TOOLCHAINS: list[Toolchain] = [
                    "WSDL; killed after 15 s. The same generator finishes in about 1 s on the same WSDL "
                    "without Status.next, and that client passes (next row)", "ToolchainHang")
             for kind in ("reference", "served")},
-        apt="libsoap-wsdl-perl"),
+        apt="libsoap-wsdl-perl",
+        auth='``get_basic_credentials``, answers the 401'),
     Toolchain(
         "perl-norec", "Perl SOAP::WSDL wsdl2perl, WSDL without Status.next", "Perl",
         "tests/clients/perl/workflow.pl",
@@ -160,17 +173,20 @@ TOOLCHAINS: list[Toolchain] = [
          Step("run", "perl -Ilib {repo}/tests/clients/perl/workflow.pl " + RUN_ARGS)],
         notes="generated from a copy of the WSDL without the one element Status.next (the service never "
               "sends it); proves the wsdl2perl hang above is the recursion and that SOAP::WSDL clients work",
-        apt="libsoap-wsdl-perl"),
+        apt="libsoap-wsdl-perl",
+        auth='``get_basic_credentials``, answers the 401'),
     Toolchain(
         "node-soap", "node soap", "JavaScript", "examples/javascript/condor_workflow.js",
         "echo soap $(node -p \"require('{node}/node_modules/soap/package.json').version\") node $(node --version)",
         [Step("run", "NODE_PATH={node}/node_modules node {repo}/examples/javascript/condor_workflow.js " + RUN_ARGS)],
-        notes="dynamic client"),
+        notes="dynamic client",
+        auth='``BasicAuthSecurity``, preemptive'),
     Toolchain(
         "strong-soap", "strong-soap", "JavaScript", "tests/clients/strong-soap/workflow.js",
         "echo strong-soap $(node -p \"require('{node}/node_modules/strong-soap/package.json').version\")",
         [Step("run", "NODE_PATH={node}/node_modules node {repo}/tests/clients/strong-soap/workflow.js " + RUN_ARGS)],
-        notes="dynamic client"),
+        notes="dynamic client",
+        auth='``BasicAuthSecurity``, preemptive'),
     Toolchain(
         "wsdl-tsclient", "wsdl-tsclient + tsc", "TypeScript", "tests/clients/wsdl-tsclient/workflow.ts",
         "echo wsdl-tsclient $(node -p \"require('{node}/node_modules/wsdl-tsclient/package.json').version\") "
@@ -178,7 +194,8 @@ TOOLCHAINS: list[Toolchain] = [
         [Step("generate", "{repo}/tests/clients/wsdl-tsclient/generate.sh {node} {schedd_file} {collector_file}"),
          Step("build", "node_modules/.bin/tsc -p ."),
          Step("run", "node dist/workflow.js " + RUN_ARGS)],
-        notes="the generated index.ts needs a rename (service name = port name)"),
+        notes="the generated index.ts needs a rename (service name = port name)",
+        auth='node soap ``BasicAuthSecurity``, preemptive'),
     Toolchain(
         "soap4r", "Ruby soap4r (generated driver)", "Ruby", "tests/clients/soap4r/workflow.rb",
         dpkg("ruby-soap4r", "ruby-httpclient") + " && ruby -e 'puts \"ruby #{{RUBY_VERSION}}\"'",
@@ -187,7 +204,8 @@ TOOLCHAINS: list[Toolchain] = [
          Step("run", "ruby {repo}/tests/clients/soap4r/workflow.rb " + RUN_ARGS)],
         notes="the wsdl2ruby CLI is broken on Ruby 3.1 (the generator API works); sending base64Binary "
               "needs SOAP::SOAPBase64, and a received one comes back base64-encoded twice (soap4r literal-mapping "
-              "bug; the wire carries it once)", apt="ruby-soap4r"),
+              "bug; the wire carries it once)", apt="ruby-soap4r",
+        auth='``protocol.http.basic_auth`` (httpclient), answers the 401'),
 ]
 
 BY_ID = {t.id: t for t in TOOLCHAINS}
