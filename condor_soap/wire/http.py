@@ -7,7 +7,9 @@ collector one when the path mentions the collector (``/condorCollector?wsdl``).
 """
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from typing import Any, Callable, Iterable, Optional
 
 from spyne.server.wsgi import WsgiApplication
@@ -18,7 +20,12 @@ from condor_soap.wire.wsdl import render_wsdl
 WSDL_FILES = {"condorSchedd.wsdl": "condorSchedd", "condorCollector.wsdl": "condorCollector"}
 _HOST = re.compile(r"^[A-Za-z0-9._~\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
+log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
+SERVER_FAULT = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                b'<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Internal error</faultstring>'
+                b'</soap:Fault></soap:Body></soap:Envelope>')
 CHALLENGE = ('Basic realm="condor-soap", charset="UTF-8"', 'Bearer realm="condor-soap"')
 
 
@@ -57,6 +64,19 @@ class SoapHttp:
         self._auth = auth
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        """Any exception that escapes everything below is logged and answered as a SOAP Server
+        Fault (HTTP 500), never a traceback or a dropped connection."""
+        try:
+            return self._serve(environ, start_response)
+        except Exception:
+            log.exception("unhandled error answering %s %s", environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO", "")[:200])
+            start_response("500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8"),
+                                                         ("Content-Length", str(len(SERVER_FAULT)))],
+                           sys.exc_info())
+            return [SERVER_FAULT]
+
+    def _serve(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if method == "POST":
             if self._auth is not None:

@@ -97,3 +97,34 @@ def test_post_headers_do_not_matter(service_url, headers):
     reply = post(service_url, envelope(op("getVersionString")), headers=headers)
     assert reply.http_status == 200
     assert reply.status[0] == "SUCCESS"
+
+
+def test_escaped_exception_is_a_server_fault_and_logged(tmp_path, caplog):
+    """Whatever escapes the layers below (here: a credential check that blows up) is a SOAP
+    Server Fault with HTTP 500, not a traceback; the next request is served."""
+    from condor_soap.app import create_app
+    from condor_soap.config import Config
+    from tests.conftest import serve_in_thread
+
+    app = create_app(Config(state_dir=str(tmp_path / "state"), port=0))
+    calls = []
+
+    def broken(environ):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("credential store exploded")
+        return original(environ)
+
+    original, app._auth.identify = app._auth.identify, broken
+    try:
+        with serve_in_thread(app) as url:
+            answer = requests.post(url, data=envelope(op("getVersionString")), timeout=30,
+                                   headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+            assert answer.status_code == 500 and answer.headers["Content-Type"].startswith("text/xml")
+            fault = etree.fromstring(answer.content).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
+            assert fault.findtext("faultcode") == "soap:Server" and fault.findtext("faultstring") == "Internal error"
+            assert b"exploded" not in answer.content and b"Traceback" not in answer.content
+            assert post(url, envelope(op("getVersionString"))).http_status == 200
+    finally:
+        app.close()
+    assert "credential store exploded" in caplog.text
