@@ -27,6 +27,7 @@ import classad2
 from condor_soap.errors import CondorSoapError
 
 Ad = TypeVar("Ad", bound=classad2.ClassAd)
+_SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class ConstraintTooCostly(CondorSoapError):
@@ -39,9 +40,11 @@ class _Worker:
     """One evaluator process, speaking JSON lines over its stdin/stdout."""
 
     def __init__(self) -> None:
+        # the service may have found condor_soap through sys.path alone: so shall the worker
+        path = os.pathsep.join(filter(None, (_SOURCE_ROOT, os.environ.get("PYTHONPATH"))))
         self.proc = subprocess.Popen([sys.executable, "-m", "condor_soap.core.constraint_worker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     env={**os.environ, "PYTHONPATH": path}, start_new_session=True)
         self._buffer = b""
 
     def ask(self, constraint: str, ads: Sequence[str], deadline: float) -> Optional[list[int]]:
