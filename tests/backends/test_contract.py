@@ -116,7 +116,10 @@ def hold_and_rerun_on_a_real_pool(backend, backend_name, staging):
     """On a real pool each run starts from the spooled input (a fresh scratch directory), and
     the job's files are only seen once its output came back: hold a running job, release it,
     and the second run completes."""
-    c, p = submit(backend, staging, "echo run >> runs.log\nsleep 8\n")
+    # long enough that the hold always lands while the first run is still sleeping: with 8 s, a
+    # loaded machine once saw RUNNING so late that the run had already finished and its output
+    # was in the spool before the hold
+    c, p = submit(backend, staging, "echo run >> runs.log\nsleep 20\n")
     wait_status(backend, c, p, RUNNING)
     assert act(backend, ActionKind.HOLD, c, p, reason="wait a moment") == []
     ad = backend.job(c, p)
