@@ -1,18 +1,19 @@
-"""Wiring: backend -> cores -> Spyne application -> WSGI."""
+"""Composition root: backend -> cores -> faces -> the HTTP application."""
 from __future__ import annotations
 
 import contextlib
 from typing import Optional
 
 from condor_soap.auth.audit import AuditLog
-from condor_soap.backends.base import Backend
+from condor_soap.core.ports import Backend
 from condor_soap.config import Config
 from condor_soap.core import constraints
 from condor_soap.core.collector import CollectorCore
 from condor_soap.core.schedd import ScheddCore
-from condor_soap.wire.application import CondorApplication, Cores
-from condor_soap.wire.http import SoapHttp
-from condor_soap.wire.identity import Authenticator
+from condor_soap.soap.application import CondorApplication, Cores
+from condor_soap.soap.wsgi import SoapFace
+from condor_soap.http.app import HttpService
+from condor_soap.http.identity import Authenticator
 
 
 def build_backend(config: Config) -> Backend:
@@ -26,7 +27,7 @@ def build_backend(config: Config) -> Backend:
     return LocalBackend(config)
 
 
-def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
+def create_app(config: Config, backend: Optional[Backend] = None) -> HttpService:
     """The WSGI application serving both WSDLs and every operation on any path.
 
     ``backend`` defaults to :func:`build_backend`. ``app.close()`` closes the cores and the
@@ -43,5 +44,5 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> SoapHttp:
     audit = AuditLog(None if config.audit_log == "off" else config.audit_log)
     auth = Authenticator(config, schedd.policy, audit)
     cores = Cores(schedd=schedd, collector=collector, policy=schedd.policy, audit=audit)
-    return SoapHttp(CondorApplication(cores), on_close=closing.close,
-                    max_body=config.max_request_body_size, auth=auth)
+    soap = SoapFace(CondorApplication(cores), max_body=config.max_request_body_size)
+    return HttpService([soap], auth=auth, on_close=closing.close)

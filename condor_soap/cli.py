@@ -36,7 +36,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "wsdl":
-        from condor_soap.wire.wsdl import write_wsdls
+        from condor_soap.soap.wsdl import write_wsdls
 
         for path in write_wsdls(args.directory, args.address):
             print(path)

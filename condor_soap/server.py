@@ -26,7 +26,7 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
         max_request_body_size=config.max_request_body_size,
         ident="condor-soap",
         # waitress trusts no proxy itself (it would rewrite REMOTE_ADDR); with trusted_proxies
-        # the service judges X-Forwarded-* per peer (wire/identity.py), so waitress keeps them
+        # the service judges X-Forwarded-* per peer (http/identity.py), so waitress keeps them
         clear_untrusted_proxy_headers=not config.trusted_proxies,
     )
     host, port = server.effective_host, server.effective_port

@@ -43,7 +43,8 @@ import classad2
 import htcondor2
 
 from condor_soap.backends import htcondor_submit as subm
-from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob, read_spool_file
+from condor_soap.backends.base import read_spool_file
+from condor_soap.core.ports import BackendError, NoSuchFile, NoSuchJob
 from condor_soap.backends.htcondor_collector import CollectorMixin
 from condor_soap.backends.htcondor_commit import COMPLETED, CommitMixin
 from condor_soap.backends.htcondor_state import DONE, JOBS_QUEUED, Key, State
@@ -61,7 +62,7 @@ _UNREACHABLE = re.compile(r"connect|locate|timed? ?out|refused|unreachable|no ro
 
 
 class HTCondorBackend(CommitMixin, CollectorMixin):
-    """:class:`~condor_soap.backends.base.Backend` over a real schedd and collector. Thread-safe."""
+    """:class:`~condor_soap.core.ports.Backend` over a real schedd and collector. Thread-safe."""
 
     soap_address: Optional[str]
     """``"<ip:port>"`` of the SOAP service (set by the server): the ``MyAddress`` shown in this

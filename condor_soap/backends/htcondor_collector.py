@@ -10,7 +10,7 @@ from typing import Any, Iterator, Optional
 import classad2
 import htcondor2
 
-from condor_soap.backends.base import BackendError
+from condor_soap.core.ports import BackendError
 from condor_soap.core.constraints import select
 from condor_soap.core.records import AdType
 

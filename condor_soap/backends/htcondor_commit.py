@@ -13,7 +13,8 @@ import classad2
 import htcondor2
 
 from condor_soap.backends import htcondor_submit as subm
-from condor_soap.backends.base import BackendError, place_file
+from condor_soap.backends.base import place_file
+from condor_soap.core.ports import BackendError
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 
 log = logging.getLogger(__name__)

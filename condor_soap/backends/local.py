@@ -40,7 +40,8 @@ from typing import Optional
 import classad2
 
 from condor_soap.backends import local_states as states
-from condor_soap.backends.base import BackendError, NoSuchJob, place_file, read_spool_file
+from condor_soap.backends.base import place_file, read_spool_file
+from condor_soap.core.ports import BackendError, NoSuchJob
 from condor_soap.backends.local_machine import MY_TYPES, MachineAds, host_name, platform_string, version_string
 from condor_soap.backends.local_procs import kill_stale_group
 from condor_soap.backends.local_runner import Runner
@@ -56,7 +57,7 @@ Key = tuple[int, int]
 
 
 class LocalBackend:
-    """:class:`~condor_soap.backends.base.Backend` running jobs on this machine."""
+    """:class:`~condor_soap.core.ports.Backend` running jobs on this machine."""
 
     soap_address: Optional[str]
     """``"<ip:port>"`` of the SOAP service, set by the server once bound (schedd ad ``MyAddress``)."""

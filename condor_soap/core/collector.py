@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Callable, Optional
 
-from condor_soap.backends.base import Backend, BackendError
+from condor_soap.core.ports import Backend, BackendError
 from condor_soap.core.classads import from_struct, to_struct
 from condor_soap.core.records import AdType, Attr
 from condor_soap.errors import CondorSoapError

@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Optional
 
 import classad2
 
-from condor_soap.backends.base import Backend, BackendError, NoSuchFile, NoSuchJob
+from condor_soap.core.ports import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.config import Config
 from condor_soap.core import template, views
 from condor_soap.core.classads import literal, submit_value, to_struct

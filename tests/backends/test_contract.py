@@ -1,6 +1,6 @@
 """The Backend contract: behaviour any backend (local, htcondor on a real pool) must show.
 
-Only the :class:`~condor_soap.backends.base.Backend` protocol is used here. Where a real
+Only the :class:`~condor_soap.core.ports.Backend` protocol is used here. Where a real
 HTCondor must differ, the test says why (``backend_name == "htcondor"``). On a real pool the
 queue is shared, so tests look at their own jobs only.
 """
@@ -12,7 +12,7 @@ import time
 import classad2
 import pytest
 
-from condor_soap.backends.base import Backend, BackendError, NoSuchFile, NoSuchJob
+from condor_soap.core.ports import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, JobAction
 from tests.backends.jobs import (RUN_TWICE, act, new_job, spool_has, spool_text, status, submit, token,
                                  wait_for, wait_status)

@@ -9,7 +9,7 @@ import subprocess
 import classad2
 import pytest
 
-from condor_soap.backends.base import BackendError, NoSuchJob
+from condor_soap.core.ports import BackendError, NoSuchJob
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 from tests.backends.jobs import act, new_job, spool_text, submit, token, wait_for, wait_status
 from tests.conftest import POOL_SCRIPT

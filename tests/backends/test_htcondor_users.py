@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from condor_soap.backends.base import BackendError
+from condor_soap.core.ports import BackendError
 from condor_soap.core.records import ActionKind, CommitBatch
 from tests.backends.jobs import act, new_job, spool_text, submit, token, wait_for, wait_status
 

@@ -13,7 +13,7 @@ import classad2
 import pytest
 
 import condor_soap
-from condor_soap.backends.base import BackendError
+from condor_soap.core.ports import BackendError
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, NewJob
 from tests.backends.jobs import (RUN_TWICE, Expr, act, alive, new_job, spool_has, spool_text, status,
                                  submit, token, wait_for, wait_status)

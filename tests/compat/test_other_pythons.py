@@ -1,5 +1,5 @@
 """The service on other Pythons: the wire and workflow tests, run on Python 3.13 in the
-Debian trixie root (Spyne 2.14 needs condor_soap.wire._spyne_compat and legacy-cgi there).
+Debian trixie root (Spyne 2.14 needs condor_soap.soap._spyne_compat and legacy-cgi there).
 
 Python 3.12 has no interpreter here: bookworm ships 3.11 and trixie 3.13, and downloading a
 Python build is not possible from this network; the shim's 3.12 path (the six.moves importer)

@@ -11,7 +11,7 @@ from typing import Optional
 
 import classad2
 
-from condor_soap.backends.base import BackendError, NoSuchFile, NoSuchJob
+from condor_soap.core.ports import BackendError, NoSuchFile, NoSuchJob
 from condor_soap.core.constraints import select
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, FileInfo, JobAction
 
@@ -30,7 +30,7 @@ class FakeClock:
 
 
 class FakeBackend:
-    """In-memory :class:`~condor_soap.backends.base.Backend`; spools are real directories."""
+    """In-memory :class:`~condor_soap.core.ports.Backend`; spools are real directories."""
 
     def __init__(self, spool_root: str) -> None:
         self.spool_root = spool_root

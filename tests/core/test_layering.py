@@ -1,38 +1,63 @@
-"""The core never imports Spyne or htcondor2 (architecture.rst, "Rules")."""
+"""Imports point down (docs/architecture.rst, "Rules"): http -> faces -> core -> core.ports
+<- backends; the core imports no face, no backend, no Spyne and no htcondor2."""
 from __future__ import annotations
 
 import ast
 import pathlib
 
-import condor_soap.core
+import condor_soap
 
-CORE = pathlib.Path(condor_soap.core.__file__).parent
+PACKAGE = pathlib.Path(condor_soap.__file__).parent
+CORE = PACKAGE / "core"
+FACES = ("condor_soap.soap", "condor_soap.rest")
 
 
 def imported(path: pathlib.Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
+            names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
     return names
 
 
-def test_core_imports_no_spyne_htcondor2_or_wire():
-    for path in CORE.glob("*.py"):
+def modules(folder: str) -> list[pathlib.Path]:
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def test_core_imports_no_face_backend_spyne_or_htcondor2():
+    for path in modules("core"):
         for name in imported(path):
             assert name.split(".")[0] not in ("spyne", "htcondor2", "htcondor"), (path.name, name)
-            assert not name.startswith("condor_soap.wire"), (path.name, name)
+            assert not name.startswith((*FACES, "condor_soap.http", "condor_soap.backends",
+                                        "condor_soap.auth")), (path.name, name)
 
 
-def test_backends_import_only_the_core_leaves():
-    leaves = {"condor_soap.core.records", "condor_soap.core.arguments", "condor_soap.core.constraints"}
-    for path in (CORE.parent / "backends").glob("*.py"):
+def test_backends_import_only_the_port_and_core_leaves():
+    leaves = {"condor_soap.core.ports", "condor_soap.core.records", "condor_soap.core.arguments",
+              "condor_soap.core.constraints"}
+    for path in modules("backends"):
         for name in imported(path):
             if name.startswith("condor_soap.core"):
                 assert name in leaves, (path.name, name)
-            assert not name.startswith(("condor_soap.wire", "condor_soap.auth")), (path.name, name)
-    for leaf in ("constraints", "constraint_worker", "records", "arguments"):
+            assert not name.startswith((*FACES, "condor_soap.http", "condor_soap.auth")), (path.name, name)
+    for leaf in ("ports", "constraints", "constraint_worker", "records", "arguments"):
         inside = {n for n in imported(CORE / f"{leaf}.py") if n.startswith("condor_soap.core")}
         assert inside <= {"condor_soap.core.records"}, (leaf, inside)
+
+
+def test_faces_import_neither_each_other_nor_http():
+    for face in ("soap", "rest"):
+        for path in modules(face):
+            for name in imported(path):
+                others = tuple(f for f in FACES if not f.endswith("." + face))
+                assert not name.startswith((*others, "condor_soap.http")), (path.name, name)
+
+
+def test_htcondor2_only_in_the_htcondor_backend():
+    for path in PACKAGE.rglob("*.py"):
+        if path.parent.name == "backends" and path.name.startswith("htcondor"):
+            continue
+        for name in imported(path):
+            assert name.split(".")[0] not in ("htcondor2", "htcondor"), (str(path.relative_to(PACKAGE)), name)

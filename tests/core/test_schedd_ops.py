@@ -4,7 +4,7 @@ from __future__ import annotations
 import classad2
 import pytest
 
-from condor_soap.backends.base import BackendError
+from condor_soap.core.ports import BackendError
 from condor_soap.core.records import ActionKind, Attr, AttrType, HashType, TxnRef, Universe
 from condor_soap.errors import CondorSoapError, StatusCode
 from tests.core.helpers import JOB, S, X, attrs, submit_job

@@ -289,7 +289,7 @@ def test_interrupted_apply_that_did_land_is_not_applied_twice(make_core, fake):
 
 
 def test_backend_refusal_keeps_the_transaction_open(core, fake):
-    from condor_soap.backends.base import BackendError
+    from condor_soap.core.ports import BackendError
     txn = core.begin_transaction(60)
     c, p = submit_job(core, txn, {"in.txt": b"x"})
     fake.fail_next_apply = BackendError("disk full")

@@ -12,7 +12,7 @@ import requests
 from condor_soap import Config, create_app
 from condor_soap.app import build_backend
 from tests.conftest import serve_in_thread
-from tests.wire.soap import Reply, envelope, op, post
+from tests.soap.soap import Reply, envelope, op, post
 
 TIMEOUT = 30  # seconds, every request of this directory
 

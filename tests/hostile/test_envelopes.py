@@ -9,7 +9,7 @@ import time
 import pytest
 from lxml import etree
 
-from tests.wire.soap import SOAP_ENV, TNS, envelope, op
+from tests.soap.soap import SOAP_ENV, TNS, envelope, op
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 VERSION = op("getVersionString")

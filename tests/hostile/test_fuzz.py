@@ -27,10 +27,10 @@ from lxml import etree
 
 from condor_soap import Config, create_app
 from condor_soap.app import build_backend
-from condor_soap.wire.application import CondorApplication, Cores
+from condor_soap.soap.application import CondorApplication, Cores
 from tests.conftest import serve_in_thread
 from tests.hostile.conftest import Service
-from tests.wire.soap import SOAP_ENV, TNS, envelope
+from tests.soap.soap import SOAP_ENV, TNS, envelope
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -152,7 +152,7 @@ def mutated_envelope(draw, real: dict) -> tuple[str, bytes]:
 class ErrorLog(logging.Handler):
     """Records unexpected exceptions logged anywhere in the process while fuzzing."""
 
-    WATCHED = ("waitress", "condor_soap.wire.application", "condor_soap.wire.protocol")
+    WATCHED = ("waitress", "condor_soap.soap.application", "condor_soap.soap.protocol")
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)

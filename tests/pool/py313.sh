@@ -28,4 +28,4 @@ chroot "$ROOT" env PIP_CERT=$CA SSL_CERT_FILE=$CA REQUESTS_CA_BUNDLE=$CA PIP_FIN
 "
 cd "$REPO"
 exec chroot "$ROOT" env PIP_FIND_LINKS= sh -c "cd '$MNT/$(basename "$REPO")' && \
-    $VENV/bin/python -m pytest -p no:cacheprovider tests/wire tests/functional -k 'not htcondor' $*"
+    $VENV/bin/python -m pytest -p no:cacheprovider tests/soap tests/functional -k 'not htcondor' $*"

@@ -5,7 +5,7 @@ import base64
 
 import requests
 
-from tests.wire.soap import envelope, op
+from tests.soap.soap import envelope, op
 
 VERSION = envelope(op("getVersionString"))
 HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}

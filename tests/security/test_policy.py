@@ -8,7 +8,7 @@ from condor_soap.auth.credentials import CertMap, parse_map_file
 from condor_soap.core import policy
 from condor_soap.core.policy import ANONYMOUS, READ, WRITE, Caller, Policy
 from condor_soap.errors import CondorSoapError
-from condor_soap.wire.application import SERVICES
+from condor_soap.soap.application import SERVICES
 
 SPEC_WRITE = {"beginTransaction", "commitTransaction", "abortTransaction", "extendTransaction", "newCluster",
               "removeCluster", "newJob", "removeJob", "holdJob", "releaseJob", "submit", "declareFile",

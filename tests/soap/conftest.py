@@ -1,5 +1,5 @@
 """Wire fixtures: the real service (local backend) and the wire over a recording fake core,
-both on real HTTP; raw-XML helpers are in :mod:`tests.wire.soap`."""
+both on real HTTP; raw-XML helpers are in :mod:`tests.soap.soap`."""
 from __future__ import annotations
 
 import copy
@@ -9,8 +9,9 @@ import pytest
 from lxml import etree
 
 from condor_soap import Config, create_app
-from condor_soap.wire.application import CondorApplication, Cores
-from condor_soap.wire.http import SoapHttp
+from condor_soap.soap.application import CondorApplication, Cores
+from condor_soap.http.app import HttpService
+from condor_soap.soap.wsgi import SoapFace
 from tests.conftest import serve_in_thread
 
 
@@ -57,7 +58,7 @@ def service_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _recording() -> Iterator[tuple[RecordingCore, str]]:
     core = RecordingCore()
-    with serve_in_thread(SoapHttp(CondorApplication(Cores(schedd=core, collector=core)))) as url:
+    with serve_in_thread(HttpService([SoapFace(CondorApplication(Cores(schedd=core, collector=core)))])) as url:
         yield core, url
 
 

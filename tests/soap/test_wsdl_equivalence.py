@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from condor_soap.wire import models
-from condor_soap.wire.wsdl import DEFAULT_ADDRESS, WSDL_SERVICES, render_wsdl
+from condor_soap.soap import models
+from condor_soap.soap.wsdl import DEFAULT_ADDRESS, WSDL_SERVICES, render_wsdl
 
 REPO = Path(__file__).resolve().parents[2]
 W = "http://schemas.xmlsoap.org/wsdl/"

@@ -19,10 +19,10 @@ from spyne.model.complex import ComplexModelBase
 from spyne.model.enum import EnumBase
 from spyne.model.primitive import Unicode
 
-from condor_soap.wire.collector import CollectorService
-from condor_soap.wire.daemon_core import DaemonCoreService
-from condor_soap.wire.models import SCHEMA_ORDER, TNS
-from condor_soap.wire.schedd import ScheddService
+from condor_soap.soap.collector import CollectorService
+from condor_soap.soap.daemon_core import DaemonCoreService
+from condor_soap.soap.models import SCHEMA_ORDER, TNS
+from condor_soap.soap.schedd import ScheddService
 
 DEFAULT_ADDRESS = "http://localhost:80"
 WSDL_SERVICES: dict[str, tuple[Any, ...]] = {

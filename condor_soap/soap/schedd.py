@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from spyne import Service
 
-from condor_soap.wire import convert
-from condor_soap.wire.convert import status, txn_ref
-from condor_soap.wire.models import (
+from condor_soap.soap import convert
+from condor_soap.soap.convert import status, txn_ref
+from condor_soap.soap.models import (
     AdArg, Base64DataAndStatus, BoolArg, ClassAdStructAndStatus, ClassAdStructArrayAndStatus,
     DataArg, FileInfoArrayAndStatus, HashTypeArg, IntAndStatus, IntArg, OptionalTxnArg,
     RequirementsAndStatus, Status, StringArg, TransactionAndStatus, TxnArg, UniverseArg,
 )
-from condor_soap.wire.operations import operation, schedd
+from condor_soap.soap.operations import operation, schedd
 
 EMAIL = {"email_user": "email-user", "email_admin": "email-admin"}
 

@@ -13,7 +13,7 @@ import pytest
 from condor_soap.core.records import Attr, AttrType, FileInfo, TxnRef
 from condor_soap.errors import (AlreadyExists, CondorSoapError, Incomplete, InvalidTransaction,
                                 UnknownJob)
-from tests.wire.soap import SOAP_ENV, call, check_shape
+from tests.soap.soap import SOAP_ENV, call, check_shape
 
 TXN = "<transaction><id>42</id><duration>60</duration></transaction>"
 AD = [Attr("MyType", AttrType.STRING, "Job"), Attr("ClusterId", AttrType.INTEGER, "3"),
@@ -131,7 +131,7 @@ def test_answers(fake, fake_url, reference_schema, operation, children, core_met
 
 def test_unexpected_exception_is_fail_without_traceback(fake, fake_url, reference_schema, caplog):
     fake.raises["new_cluster"] = ZeroDivisionError("secret detail")
-    with caplog.at_level(logging.ERROR, logger="condor_soap.wire.application"):
+    with caplog.at_level(logging.ERROR, logger="condor_soap.soap.application"):
         reply = call(fake_url, "newCluster", TXN)
     check_shape(reply, "newCluster", reference_schema)
     assert reply.status == ("FAIL", "Internal error")

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.wire.soap import envelope, op, post
+from tests.soap.soap import envelope, op, post
 
 FAULTS = [
     pytest.param(b"<soapenv:Envelope xmlns:soapenv='http://schemas.xmlsoap.org/soap/envelope/'><soapenv:Body>",

@@ -7,7 +7,7 @@ module loads ``spyne/util/six.py`` by path and gives its importer the PEP 451 me
 (Python 3.13 also dropped ``cgi``, which Spyne imports; the ``legacy-cgi`` package provides it
 and is a dependency on 3.13+.)
 
-Import this module before any ``spyne`` import (``condor_soap.wire`` does so first).
+Import this module before any ``spyne`` import (``condor_soap.soap`` does so first).
 """
 from __future__ import annotations
 

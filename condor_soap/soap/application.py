@@ -10,14 +10,14 @@ from condor_soap.core.policy import ANONYMOUS, WRITE, Caller, Policy, calling, p
 
 from spyne import Application
 
+from condor_soap.environ import CALLER_KEY
 from condor_soap.errors import CondorSoapError, StatusCode
-from condor_soap.wire import convert
-from condor_soap.wire import models as m
-from condor_soap.wire.collector import CollectorService
-from condor_soap.wire.identity import CALLER_KEY
-from condor_soap.wire.daemon_core import DaemonCoreService
-from condor_soap.wire.protocol import LenientSoap11
-from condor_soap.wire.schedd import ScheddService
+from condor_soap.soap import convert
+from condor_soap.soap import models as m
+from condor_soap.soap.collector import CollectorService
+from condor_soap.soap.daemon_core import DaemonCoreService
+from condor_soap.soap.protocol import LenientSoap11
+from condor_soap.soap.schedd import ScheddService
 
 if TYPE_CHECKING:
     from condor_soap.core.collector import CollectorCore

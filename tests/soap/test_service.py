@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.wire.soap import Reply, call, check_shape
+from tests.soap.soap import Reply, call, check_shape
 
 
 def checked(url: str, schema, operation: str, children: str = "") -> Reply:

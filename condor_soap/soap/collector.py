@@ -6,9 +6,9 @@ from typing import Any, Optional
 from spyne import Service
 
 from condor_soap.core.records import AdType
-from condor_soap.wire import convert
-from condor_soap.wire.models import AdTypeArg, ClassAdStruct, ClassAdStructArray, Status, StringArg, element
-from condor_soap.wire.operations import collector, operation
+from condor_soap.soap import convert
+from condor_soap.soap.models import AdTypeArg, ClassAdStruct, ClassAdStructArray, Status, StringArg, element
+from condor_soap.soap.operations import collector, operation
 
 
 def _query(name: str, ad_type: Optional[AdType]) -> Any:

@@ -9,8 +9,8 @@ import pytest
 import requests
 from lxml import etree
 
-from condor_soap.wire.wsdl import DEFAULT_ADDRESS, render_wsdl
-from tests.wire.soap import envelope, op, post
+from condor_soap.soap.wsdl import DEFAULT_ADDRESS, render_wsdl
+from tests.soap.soap import envelope, op, post
 
 SOAP_ADDRESS = "{http://schemas.xmlsoap.org/wsdl/soap/}address"
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from spyne import rpc
 
-from condor_soap.wire.models import element
+from condor_soap.soap.models import element
 
 if TYPE_CHECKING:
     from condor_soap.core.collector import CollectorCore

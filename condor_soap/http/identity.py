@@ -24,7 +24,6 @@ from condor_soap.config import Config
 from condor_soap.core.policy import Caller, Policy
 
 log = logging.getLogger(__name__)
-CALLER_KEY = "condor_soap.caller"  # the environ key the application reads the caller from
 
 
 @dataclass(frozen=True)

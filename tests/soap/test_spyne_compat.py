@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-import condor_soap.wire  # noqa: F401  (runs the shim before Spyne loads)
+import condor_soap.soap  # noqa: F401  (runs the shim before Spyne loads)
 
 
 def test_six_importer_has_pep451_methods_only_when_needed():

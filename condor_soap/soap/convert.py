@@ -5,7 +5,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from condor_soap.core.records import Attr, FileInfo as FileRecord, TxnRef
 from condor_soap.errors import StatusCode
-from condor_soap.wire import models as m
+from condor_soap.soap import models as m
 
 SUCCESS_MESSAGE = "Success"
 

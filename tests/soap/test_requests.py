@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from condor_soap.core.records import AdType, Attr, AttrType, HashType, TxnRef, Universe
-from tests.wire.soap import TNS, call, envelope, post
+from tests.soap.soap import TNS, call, envelope, post
 
 TXN = "<transaction><id>42</id><duration>60</duration></transaction>"
 

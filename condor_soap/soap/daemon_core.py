@@ -4,10 +4,10 @@ from __future__ import annotations
 from spyne import Service
 
 from condor_soap.errors import StatusCode
-from condor_soap.wire import convert
-from condor_soap.wire import models as m
-from condor_soap.wire.models import StringAndStatus
-from condor_soap.wire.operations import operation, schedd
+from condor_soap.soap import convert
+from condor_soap.soap import models as m
+from condor_soap.soap.models import StringAndStatus
+from condor_soap.soap.operations import operation, schedd
 
 
 class DaemonCoreService(Service):

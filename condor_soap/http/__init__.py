@@ -1,0 +1,1 @@
+"""HTTP shared by both faces: routing, who is calling, refusals (401/429), the public URL."""

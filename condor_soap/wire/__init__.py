@@ -1,2 +1,0 @@
-"""The SOAP layer: Spyne models and services, the WSDL writer and the WSGI application."""
-from condor_soap.wire import _spyne_compat  # noqa: F401  (must run before any spyne import)
