@@ -10,13 +10,12 @@ from typing import Any, Iterator
 import pytest
 import waitress.server
 
-# In CI the repository is a fresh clone with shared/ beside it.
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """``shared/reference``: the verbatim gSOAP WSDLs of the original service."""
+    """``tests/reference``: the verbatim gSOAP WSDLs of the original service."""
     assert REFERENCE_DIR.is_dir(), f"reference WSDLs not found at {REFERENCE_DIR}"
     return REFERENCE_DIR
 

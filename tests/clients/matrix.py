@@ -58,7 +58,7 @@ def render(toolchains, results: dict, session: dict) -> str:
         f"{session.get('date', '?')}, {session.get('system', '?')}, Python {session.get('python', '?')}.",
         "",
         "Every toolchain generates a client from the original HTCondor WSDLs "
-        "(``../shared/reference/condorSchedd.wsdl`` + ``condorCollector.wsdl``, endpoint overridden) "
+        "(``tests/reference/condorSchedd.wsdl`` + ``condorCollector.wsdl``, endpoint overridden) "
         "and from the WSDLs condor-soap serves, compiles it, and runs the same full workflow against "
         "condor-soap on the local backend, which refuses anonymous calls: every program authenticates "
         "with HTTP Basic (``$CONDOR_SOAP_USER`` / ``$CONDOR_SOAP_PASSWORD``, column *HTTP Basic*). Workflow: begin, newCluster, newJob, createJobTemplate, "

@@ -19,7 +19,7 @@ from tests.clients.toolchains import REPO, TOOLCHAINS, WSDL_KINDS, Toolchain
 
 pytestmark = [pytest.mark.clients, pytest.mark.slow]
 
-REFERENCE = REPO.parent / "shared" / "reference"
+REFERENCE = REPO / "tests" / "reference"
 
 
 class StepFailed(AssertionError):
