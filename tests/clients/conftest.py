@@ -1,4 +1,4 @@
-"""The client matrix: installed toolchains, one live service, results -> the README matrix."""
+"""The client matrix: installed toolchains, one live service, results -> build/client-matrix.*."""
 from __future__ import annotations
 
 import datetime
@@ -15,7 +15,7 @@ import requests
 
 from tests.clients import matrix
 from tests.clients.matrix import RESULTS, SESSION
-from tests.clients.toolchains import REPO, TOOLCHAINS, WSDL_KINDS
+from tests.clients.toolchains import TOOLCHAINS, WSDL_KINDS
 from tests.functional.service_process import ServiceProcess
 
 INSTALL = Path(__file__).resolve().parent / "install.sh"
@@ -130,14 +130,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After a run of the whole matrix, rewrite the README matrix from its results."""
+    """After a run of the whole matrix, save its results (``./dev matrix`` publishes them)."""
     wanted = {(t.id, kind) for t in TOOLCHAINS for kind in WSDL_KINDS}
     if not wanted <= {k for k, v in RESULTS.items() if "outcome" in v}:
-        return  # a partial run (-k, a single test, an interrupted session): keep the last matrix
+        return  # a partial run (-k, a single test, an interrupted session): keep the last one
     SESSION["date"] = datetime.date.today().isoformat()
     SESSION["python"] = platform.python_version()
     SESSION["system"] = platform_description()
-    matrix.write(REPO / "README.rst", TOOLCHAINS, RESULTS, SESSION)
+    matrix.save(TOOLCHAINS, RESULTS, SESSION)
 
 
 def platform_description() -> str:

@@ -1,13 +1,22 @@
-"""Write the client matrix into README.rst from the results of a full run of tests/clients.
+"""The client matrix: its results, the rendered table, and publishing it into README.rst.
 
-Called by ``pytest_sessionfinish`` in tests/clients/conftest.py when every toolchain x WSDL
-test ran; a partial run leaves the README alone. The matrix replaces what stands between the
-``START``/``END`` marker comments below.
+A full run of tests/clients (every toolchain x WSDL) saves its results to
+``build/client-matrix.json`` and the rendered table to ``build/client-matrix.rst``
+(``pytest_sessionfinish`` in tests/clients/conftest.py); a partial run saves nothing. The
+suite never touches a tracked file: ``./dev matrix`` (``python -m tests.clients.matrix``)
+copies the saved table into README.rst, between the ``START``/``END`` marker comments, and
+only from a run where every cell passed or failed upstream as expected.
 """
 from __future__ import annotations
 
+import json
 import re
+import sys
 from pathlib import Path
+from typing import Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[2]
+SAVED = REPO / "build" / "client-matrix.json"
 
 # (toolchain id, wsdl kind) -> {"outcome", "detail", "timings"}, filled as the tests run, and
 # facts about the session (install time, versions); here, not in conftest, so that the tests
@@ -53,8 +62,9 @@ def render(toolchains, results: dict, session: dict) -> str:
         "Client compatibility matrix",
         "---------------------------",
         "",
-        "Written by the client suite (``tests/clients``, marker ``clients``) at the end of every full run "
-        "(``./dev test`` or ``./dev test tests/clients``); do not edit by hand. Last run: "
+        "Measured by the client suite (``tests/clients``, marker ``clients``) in a full run "
+        "(``./dev test`` or ``./dev test tests/clients``, saved to ``build/client-matrix.rst``) and "
+        "copied here by ``./dev matrix`` from a passing run; do not edit by hand. Last run: "
         f"{session.get('date', '?')}, {session.get('system', '?')}, Python {session.get('python', '?')}.",
         "",
         "Every toolchain generates a client from the original HTCondor WSDLs "
@@ -113,6 +123,28 @@ START = ".. client-matrix: start (written by tests/clients/matrix.py)\n"
 END = ".. client-matrix: end\n"
 
 
+def save(toolchains, results: dict, session: dict, path: Optional[Path] = None) -> None:
+    """Keep a full run's results (JSON) and its rendered table (``.rst`` beside it)."""
+    path = path or SAVED
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cells = [{"toolchain": t, "wsdl": k, **entry} for (t, k), entry in sorted(results.items())]
+    path.write_text(json.dumps({"session": session, "cells": cells}, indent=1, default=str) + "\n")
+    path.with_suffix(".rst").write_text(render(toolchains, results, session))
+
+
+def load(path: Optional[Path] = None) -> tuple[dict, dict]:
+    """(results, session) of the last saved full run."""
+    saved = json.loads((path or SAVED).read_text())
+    results = {(c.pop("toolchain"), c.pop("wsdl")): c for c in saved["cells"]}
+    return results, saved["session"]
+
+
+def not_passing(results: dict) -> list[str]:
+    """The cells that keep a run's matrix out of the README (failed, skipped, unexpectedly passed)."""
+    return [f"{t}/{k}: {e.get('outcome')}" for (t, k), e in sorted(results.items())
+            if e.get("outcome") not in ("pass", "xfail")]
+
+
 def write(readme: Path, toolchains, results: dict, session: dict) -> None:
     """Replace the matrix block of ``readme`` (between START and END) with a fresh one."""
     text = readme.read_text()
@@ -121,3 +153,25 @@ def write(readme: Path, toolchains, results: dict, session: dict) -> None:
     if not (start and end):
         raise ValueError(f"{readme} has no client-matrix markers")
     readme.write_text(head + START + "\n" + render(toolchains, results, session) + "\n" + END + tail)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``./dev matrix``: publish the last saved full run's matrix into README.rst."""
+    from tests.clients.toolchains import TOOLCHAINS
+
+    del argv
+    if not SAVED.exists():
+        print(f"no saved matrix at {SAVED}: run ./dev test (or ./dev test tests/clients) first", file=sys.stderr)
+        return 1
+    results, session = load()
+    bad = not_passing(results)
+    if bad:
+        print("the last matrix run did not pass; README.rst left as it is:\n  " + "\n  ".join(bad), file=sys.stderr)
+        return 1
+    write(REPO / "README.rst", TOOLCHAINS, results, session)
+    print(f"README.rst: client matrix of {session.get('date', '?')} written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,6 @@
-"""The README client matrix: rendering and rewriting, without running any toolchain."""
+"""The client matrix: rendering, saving and publishing, without running any toolchain."""
+import pytest
+
 from tests.clients import matrix
 from tests.clients.toolchains import TOOLCHAINS
 
@@ -34,3 +36,35 @@ def test_write_replaces_only_the_marked_block(tmp_path):
     assert "old matrix" not in text and "Client compatibility matrix" in text
     matrix.write(readme, TOOLCHAINS, results, {"date": "today", "install_seconds": 1.0, "versions": {}})
     assert readme.read_text() == text, "rewriting is stable"
+
+
+def _results(outcome="pass"):
+    return {(t.id, kind): {"outcome": outcome, "timings": {"run": 0.5}} for t in TOOLCHAINS
+            for kind in ("reference", "served")}
+
+
+def test_saved_run_loads_back_and_renders_the_same(tmp_path):
+    saved = tmp_path / "build" / "client-matrix.json"
+    session = {"date": "today", "install_seconds": 3.0, "versions": {"zeep": "zeep 9"}}
+    matrix.save(TOOLCHAINS, _results(), session, saved)
+    results, loaded = matrix.load(saved)
+    assert results == _results() and loaded == session
+    assert saved.with_suffix(".rst").read_text() == matrix.render(TOOLCHAINS, results, loaded)
+
+
+@pytest.mark.parametrize("outcome, publishable", [
+    pytest.param("pass", True, id="all-pass"), pytest.param("FAIL", False, id="a-failure"),
+    pytest.param("skipped", False, id="a-skip"), pytest.param("XPASS", False, id="an-xpass"),
+])
+def test_only_a_passing_run_is_published(tmp_path, monkeypatch, outcome, publishable):
+    saved, readme = tmp_path / "build" / "client-matrix.json", tmp_path / "README.rst"
+    results = _results()
+    results[("perl", "reference")] = {"outcome": "xfail", "detail": "upstream", "timings": {}}
+    results[("php", "served")]["outcome"] = outcome
+    matrix.save(TOOLCHAINS, results, {"date": "today"}, saved)
+    before = "Intro\n\n" + matrix.START + "old matrix\n" + matrix.END
+    readme.write_text(before)
+    monkeypatch.setattr(matrix, "SAVED", saved)
+    monkeypatch.setattr(matrix, "REPO", tmp_path)
+    assert matrix.main([]) == (0 if publishable else 1)
+    assert (readme.read_text() != before) is publishable

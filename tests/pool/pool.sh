@@ -4,7 +4,9 @@
 #   tests/pool/pool.sh start    build the root once (about 2 minutes), start condor_master,
 #                               wait for the schedd, write the client config and an IDTOKEN
 #   tests/pool/pool.sh build    only build the root (also used for the Python 3.13 test run)
-#   tests/pool/pool.sh stop     stop condor_master
+#   tests/pool/pool.sh stop     stop condor_master and unmount the root's proc and dev
+#   tests/pool/pool.sh mount|release   mount proc/dev in the root / unmount them (not while
+#                               the pool runs)
 #   tests/pool/pool.sh status   exit 0 if the pool is running
 #   tests/pool/pool.sh env      print the environment a client needs (CONDOR_CONFIG=...)
 #
@@ -34,6 +36,15 @@ in_root() { env -u CONDOR_CONFIG chroot "$ROOT" "$@"; }  # the host client confi
 mount_root() {
     mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
     mountpoint -q "$ROOT/dev" || mount --bind /dev "$ROOT/dev"
+}
+
+release_root() {
+    # proc and dev are the running pool's; with no pool running nothing may stay mounted
+    running && return 0
+    for m in "$ROOT/dev" "$ROOT/proc"; do
+        mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
+    done
+    return 0
 }
 
 build() {
@@ -120,11 +131,14 @@ stop() {
         for _ in $(seq 1 100); do running || break; sleep 0.2; done
     fi
     rm -f "$DIR/master.pid"
+    release_root
 }
 
 case "${1:-}" in
     start) start ;;
-    build) build ;;
+    build) build; release_root ;;
+    mount) mount_root ;;
+    release) release_root ;;
     stop) stop ;;
     status) running ;;
     env) echo "CONDOR_CONFIG=$CLIENT_CONFIG" ;;
