@@ -38,6 +38,19 @@ def serve_in_thread(app: Any) -> Iterator[str]:
         server.task_dispatcher.shutdown()
 
 
+@pytest.fixture(scope="session")
+def service_url(tmp_path_factory) -> Iterator[str]:
+    """The real application (local backend) on loopback HTTP, shared by the session."""
+    from condor_soap import Config, create_app
+
+    app = create_app(Config(state_dir=str(tmp_path_factory.mktemp("service") / "state")))
+    try:
+        with serve_in_thread(app) as url:
+            yield url
+    finally:
+        app.close()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """Under ``CI=true`` a skip is a failure: a test that needs a real component must run."""

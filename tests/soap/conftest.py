@@ -8,7 +8,6 @@ from typing import Any, Iterator
 import pytest
 from lxml import etree
 
-from condor_soap import Config, create_app
 from condor_soap.soap.application import CondorApplication, Cores
 from condor_soap.http.app import HttpService
 from condor_soap.soap.wsgi import SoapFace
@@ -42,17 +41,6 @@ class RecordingCore:
         found = [args for called, args in self.calls if called == name]
         assert found, f"{name} was not called; calls: {self.calls}"
         return found[-1]
-
-
-@pytest.fixture(scope="session")
-def service_url(tmp_path_factory) -> Iterator[str]:
-    """The real application (local backend) on loopback HTTP, shared by the session."""
-    app = create_app(Config(state_dir=str(tmp_path_factory.mktemp("wire") / "state")))
-    try:
-        with serve_in_thread(app) as url:
-            yield url
-    finally:
-        app.close()
 
 
 @pytest.fixture(scope="session")
