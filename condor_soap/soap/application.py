@@ -113,6 +113,9 @@ def failure(descriptor: Any, code: StatusCode, message: str, result: Optional[An
     if answer_cls is m.ClassAdStructArray:  # query*Ads have no Status: errors are empty (§4.4)
         return m.ClassAdStructArray(item=[])
     answer = answer_cls(status=convert.status(code, message))
+    if answer_cls is m.Base64DataAndStatus:
+        # gSOAP always serialized base64Binary, empty on failure; clients decode it unchecked
+        answer.data = convert.base64(b"")
     if result is not None:
         ((name, payload_cls),) = [(k, v) for k, v in answer_cls._type_info.items() if k != "status"]
         setattr(answer, name, convert.PAYLOAD[payload_cls.__orig__ or payload_cls](result))

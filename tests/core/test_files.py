@@ -177,7 +177,9 @@ def test_duplicate_declaration(core, job):
 
 def test_get_file_errors(core, fake, job):
     txn, c, p = job
-    assert code_and_message(lambda: core.get_file(txn, c, p, "x", 0, 0)) == (StatusCode.FAIL, "LENGTH must be >= 0")
+    assert code_and_message(lambda: core.get_file(txn, c, p, "x", 0, -1)) == (StatusCode.FAIL, "LENGTH must be >= 0")
+    code, message = code_and_message(lambda: core.get_file(txn, c, p, "x", 0, 0))  # length 0: still opened
+    assert code is StatusCode.FAIL and message.startswith("Failed to open file 'x', reason:")
     code, message = code_and_message(lambda: core.get_file(None, 999, 0, "out.txt", 0, 10))
     assert code is StatusCode.FAIL and message.startswith("Failed to open file 'out.txt', reason:")
     assert "999.0" in message

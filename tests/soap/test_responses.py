@@ -80,8 +80,11 @@ CASES = [
                  "<length>5</length>", "get_file", b"hello",
                  [("response/status/code", "SUCCESS"), ("response/data", "aGVsbG8=")], id="get-file"),
     pytest.param("getFile", "<clusterId>1</clusterId><jobId>0</jobId><name>o</name><offset>0</offset>"
-                 "<length>0</length>", "get_file", CondorSoapError("LENGTH must be >= 0"),
-                 [("response/status/message", "LENGTH must be >= 0"), ("response/data", None)], id="get-file-fail"),
+                 "<length>-1</length>", "get_file", CondorSoapError("LENGTH must be >= 0"),
+                 [("response/status/message", "LENGTH must be >= 0"), ("response/data", "")], id="get-file-fail"),
+    pytest.param("getFile", "<clusterId>1</clusterId><jobId>0</jobId><name>o</name><offset>0</offset>"
+                 "<length>0</length>", "get_file", b"",
+                 [("response/status/code", "SUCCESS"), ("response/data", "")], id="get-file-empty"),
     pytest.param("listSpool", "<clusterId>1</clusterId><jobId>0</jobId>", "list_spool",
                  [FileInfo("in.dat", 3 * 2 ** 31), FileInfo("out", 0)],
                  [("response/info/item[1]/name", "in.dat"), ("response/info/item[1]/size", str(3 * 2 ** 31)),

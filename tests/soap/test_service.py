@@ -71,7 +71,7 @@ def test_transaction_without_duration_reuses_the_lease(service_url, reference_sc
     pytest.param("getJobAd", "<clusterId>999999</clusterId><jobId>0</jobId>",
                  ("UNKNOWNJOB", "Specified job is unknown"), id="getJobAd-unknown"),
     pytest.param("getFile", "<clusterId>1</clusterId><jobId>0</jobId><name>x</name><offset>0</offset>"
-                 "<length>0</length>", ("FAIL", "LENGTH must be >= 0"), id="getFile-length-0"),
+                 "<length>-1</length>", ("FAIL", "LENGTH must be >= 0"), id="getFile-negative-length"),
     pytest.param("requestReschedule", "", ("SUCCESS", "Success"), id="requestReschedule"),
 ])
 def test_exact_status(service_url, reference_schema, operation, children, status):
