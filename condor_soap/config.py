@@ -77,7 +77,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token_file", _optional_str, None,
             "bearer tokens: 'user:sha256' lines written by 'condor-soap token'"),
     Setting("cert_map_file", _optional_str, None,
-            "client-certificate subjects to users, CERTIFICATE_MAPFILE style: SSL \"<regex>\" <user>"),
+            "the user map, CERTIFICATE_MAPFILE style: certificate subjects (SSL \"<regex>\" <user>), "
+            "token issuer,subject (SCITOKENS /<regex>/ <user>) and IDTOKEN subjects (IDTOKENS ...)"),
+    # JWT bearer tokens (docs/security.rst, "Tokens")
+    Setting("token_issuers", _list, (),
+            "trusted token issuers (SciTokens/WLCG): ISSUER (keys fetched over HTTPS from its "
+            "/.well-known/openid-configuration) or ISSUER=JWKS_FILE"),
+    Setting("token_audiences", _list, (),
+            "a token's aud must name one of these (e.g. https://soap.example.org, "
+            "https://wlcg.cern.ch/jwt/v1/any)"),
+    Setting("token_user_claim", str, "sub", "the claim that names the user (mapped by SCITOKENS lines)"),
+    Setting("token_leeway", int, 60, "seconds of clock skew allowed when checking exp, nbf and iat"),
+    Setting("token_jwks_refresh", int, 3600, "seconds an issuer's fetched keys are used before a refetch"),
+    Setting("token_jwks_min_interval", int, 60,
+            "fewest seconds between two fetches of one issuer's keys (a token with an unknown key "
+            "waits for it)"),
+    Setting("token_ca_file", _optional_str, None,
+            "CA bundle for fetching issuers' keys over HTTPS (default: the system's)"),
+    Setting("sec_password_directory", _optional_str, None,
+            "the pool's signing keys: HTCondor IDTOKENs signed with them are accepted "
+            "(needs trust_domain)", "SEC_PASSWORD_DIRECTORY"),
+    Setting("trust_domain", _optional_str, None, "the pool's TRUST_DOMAIN: an IDTOKEN's iss", "TRUST_DOMAIN"),
     Setting("trusted_proxies", _list, (),
             "addresses/CIDRs whose X-Forwarded-* and X-SSL-Client-* headers are believed"),
     Setting("max_auth_failures", int, 10,
@@ -140,9 +160,22 @@ class Config:
         if self.audit_log is None:
             self.audit_log = os.path.join(self.state_dir, "audit.log")
         for name in ("max_file_bytes", "max_job_bytes", "max_transaction_bytes",
-                     "max_transactions_per_user", "max_jobs_per_query", "max_auth_failures", "auth_failure_window"):
+                     "max_transactions_per_user", "max_jobs_per_query", "max_auth_failures", "auth_failure_window",
+                     "token_leeway", "token_jwks_refresh", "token_jwks_min_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        self._check_tokens()
+
+    def _check_tokens(self) -> None:
+        for entry in self.token_issuers:
+            issuer, _, jwks_file = entry.partition("=")
+            if not jwks_file and not issuer.startswith("https://"):
+                raise ValueError(f"token issuer {issuer!r}: keys are fetched over HTTPS only "
+                                 "(an https:// issuer, or ISSUER=JWKS_FILE)")
+        if self.token_issuers and not self.token_audiences:
+            raise ValueError("token_issuers needs token_audiences (the aud values naming this service)")
+        if self.sec_password_directory and not self.trust_domain:
+            raise ValueError("sec_password_directory needs trust_domain (the iss of the pool's IDTOKENs)")
 
     def __repr__(self) -> str:
         body = ", ".join(f"{s.name}={getattr(self, s.name)!r}" for s in SETTINGS)

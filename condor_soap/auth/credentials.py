@@ -5,9 +5,10 @@
   compared in constant time);
 - token file: ``user:<sha256 hex of the token>`` lines. Tokens are 256 random bits, so a fast
   unsalted hash is enough: nobody can guess one from its hash;
-- certificate map: HTCondor ``CERTIFICATE_MAPFILE`` lines ``SSL "<regex>" <user>`` (or
-  ``SSL /<regex>/ <user>``), first match wins, ``\\1`` in the user is the regex's group 1.
-  As in HTCondor the regex is searched, not anchored: write ``^...$``.
+- user map: HTCondor ``CERTIFICATE_MAPFILE`` lines ``SSL "<regex>" <user>`` (or
+  ``SSL /<regex>/ <user>``; also ``SCITOKENS`` and ``IDTOKENS`` lines for tokens), first
+  match of the method wins, ``\\1`` in the user is the regex's group 1. As in HTCondor the
+  regex is searched, not anchored: write ``^...$``.
 """
 from __future__ import annotations
 
@@ -173,16 +174,22 @@ class TokenFile:
         return self._file.get().get(hash_token(token))
 
 
-def parse_map_file(path: str) -> list[tuple[re.Pattern, str]]:
-    """The ``SSL`` lines of a CERTIFICATE_MAPFILE; other methods are ignored."""
+#: Map-file methods and what their principal is: a certificate's subject; a SciToken's
+#: ``<iss>,<user claim>`` (HTCondor's form); an IDTOKEN's ``sub`` (``user@domain``).
+MAP_METHODS = ("SSL", "SCITOKENS", "IDTOKENS")
+
+
+def parse_map_file(path: str) -> list[tuple[str, re.Pattern, str]]:
+    """The (method, regex, user) rules of a CERTIFICATE_MAPFILE for the methods this service
+    authenticates with (:data:`MAP_METHODS`); lines of other methods are ignored."""
     rules = []
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            method, _, rest = line.partition(" ")
-            if method != "SSL":
+            method, _, rest = line.replace("\t", " ").partition(" ")
+            if method not in MAP_METHODS:
                 continue
             rest = rest.strip()
             if rest.startswith("/"):
@@ -191,21 +198,24 @@ def parse_map_file(path: str) -> list[tuple[re.Pattern, str]]:
             else:
                 parts = shlex.split(rest, posix=False)
                 if len(parts) != 2:
-                    raise ValueError(f"{path}:{number}: expected SSL \"<regex>\" <user>")
+                    raise ValueError(f"{path}:{number}: expected {method} \"<regex>\" <user>")
                 regex, user = parts[0].strip('"'), parts[1]
-            rules.append((re.compile(regex), user))
+            rules.append((method, re.compile(regex), user))
     return rules
 
 
-class CertMap:
+class UserMap:
+    """The service's user map: HTCondor's unified map file, one file for every method."""
+
     def __init__(self, path: str) -> None:
         self._file = Reloading(path, parse_map_file)
 
-    def user(self, subject: str) -> Optional[str]:
-        """The user ``subject`` maps to, or None; a mapped name that is not a valid user
-        name (a ``\\1`` that captured odd text) maps to nobody."""
-        for regex, template in self._file.get():
-            match = regex.search(subject)
+    def user(self, method: str, principal: str) -> Optional[str]:
+        """The user ``principal`` maps to by the first ``method`` line that matches, or None;
+        a mapped name that is not a valid user name (a ``\\1`` that captured odd text) maps
+        to nobody."""
+        for rule_method, regex, template in self._file.get():
+            match = regex.search(principal) if rule_method == method else None
             if match:
                 user = match.expand(template)
                 return user if valid_user(user) else None

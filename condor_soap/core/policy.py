@@ -1,6 +1,6 @@
-"""Who may do what: the caller of the current call, READ/WRITE authorization, job ownership,
-limits and attribute redaction (docs/security.rst). No HTTP here: the wire establishes the
-:class:`Caller` and binds it with :func:`calling`; the core asks :func:`caller`.
+"""Who may do what: the caller of the current call, READ/WRITE authorization, token scopes,
+job ownership, limits and attribute redaction (docs/security.rst). No HTTP here: the wire
+establishes the :class:`Caller` and binds it with :func:`calling`; the core asks :func:`caller`.
 
 The caller travels in a context variable rather than as an argument of every core method:
 the core methods mirror the WSDL operations one to one, and the caller is ambient to all of
@@ -40,15 +40,52 @@ def permission(operation: str) -> str:
     return WRITE if operation in WRITE_OPERATIONS else READ
 
 
+COMPUTE_READ, COMPUTE_CREATE, COMPUTE_MODIFY, COMPUTE_CANCEL = (
+    "compute.read", "compute.create", "compute.modify", "compute.cancel")
+_ANY_COMPUTE = (COMPUTE_READ, COMPUTE_CREATE, COMPUTE_MODIFY, COMPUTE_CANCEL)
+_QUERIES = ("queryStartdAds", "queryScheddAds", "queryMasterAds", "querySubmittorAds", "queryLicenseAds",
+            "queryStorageAds", "queryAnyAds")
+#: HTCondor's scopes per level: condor:/WRITE implies READ, condor:/ADMINISTRATOR both.
+_CONDOR_SCOPES = {READ: ("condor:/READ", "condor:/WRITE", "condor:/ADMINISTRATOR"),
+                  WRITE: ("condor:/WRITE", "condor:/ADMINISTRATOR")}
+_TOKEN_RULES = (
+    # operations                                            WLCG scopes (any one)              level
+    (("getJobAds", "getJobAd", "getFile", "listSpool", *_QUERIES), (COMPUTE_READ,), READ),
+    (("createJobTemplate", "discoverJobRequirements"), (COMPUTE_READ, COMPUTE_CREATE), READ),
+    (("getVersionString", "getPlatformString"), _ANY_COMPUTE, READ),
+    (("newCluster", "newJob", "submit", "declareFile", "sendFile"), (COMPUTE_CREATE,), WRITE),
+    (("requestReschedule",), (COMPUTE_CREATE, COMPUTE_MODIFY), WRITE),
+    (("holdJob", "releaseJob", "closeSpool"), (COMPUTE_MODIFY,), WRITE),
+    (("removeJob", "removeCluster"), (COMPUTE_CANCEL,), WRITE),
+    (("beginTransaction", "commitTransaction", "abortTransaction", "extendTransaction"),
+     (COMPUTE_CREATE, COMPUTE_MODIFY, COMPUTE_CANCEL), WRITE),
+    (("insertAd",), (), WRITE),  # the collector, not jobs: HTCondor's condor:/WRITE only
+)
+#: What a token limited by scopes needs for each operation (SOAP names; the REST face
+#: authorizes each route as the SOAP operation it performs): any one of these scopes. On top
+#: of, never instead of, the user's own permissions (docs/security.rst, "Token scopes").
+TOKEN_SCOPES: dict[str, frozenset[str]] = {
+    operation: frozenset(wlcg + _CONDOR_SCOPES[level])
+    for operations, wlcg, level in _TOKEN_RULES for operation in operations}
+
+
+def scope_allows(scopes: Optional[frozenset[str]], operation: str) -> bool:
+    """Whether a caller limited to ``scopes`` (None: not limited) may call ``operation``;
+    an operation missing from :data:`TOKEN_SCOPES` is refused to every limited caller."""
+    return scopes is None or bool(scopes & TOKEN_SCOPES.get(operation, frozenset()))
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who calls: ``user`` None is anonymous (trusted: its Owner is taken as given);
-    ``address`` is the client's IP address; ``method`` how the user was authenticated."""
+    ``address`` is the client's IP address; ``method`` how the user was authenticated;
+    ``scopes`` what a token allows (None: not limited by scope, :data:`TOKEN_SCOPES`)."""
 
     user: Optional[str] = None
     address: str = ""
     method: str = "anonymous"
     admin: bool = False
+    scopes: Optional[frozenset[str]] = None
 
     @property
     def name(self) -> str:
@@ -143,8 +180,9 @@ class Policy:
         return True
 
     def authorize(self, who: Caller, operation: str) -> None:
-        """Raise FAIL "Permission denied" unless ``who`` may call ``operation``."""
-        if not self.allows(who, permission(operation)):
+        """Raise FAIL "Permission denied" unless ``who`` may call ``operation``: allowed at
+        its level and, for a token limited by scopes, granted a scope that allows it."""
+        if not self.allows(who, permission(operation)) or not scope_allows(who.scopes, operation):
             raise CondorSoapError(PERMISSION_DENIED)
 
     # ownership

@@ -1,8 +1,9 @@
 """Who sent an HTTP request: credentials, trusted proxies and the client address.
 
-Precedence: an ``Authorization`` header (Basic or Bearer) must be valid; else a client
+Precedence: an ``Authorization`` header (Basic, or Bearer: an opaque token from the token
+file or a JWT, :mod:`condor_soap.auth.tokens`) must be valid; else a client
 certificate verified by a trusted proxy (``X-SSL-Client-Verify: SUCCESS`` and
-``X-SSL-Client-S-DN``) mapped through the certificate map; else the caller is anonymous, which
+``X-SSL-Client-S-DN``) mapped through the user map; else the caller is anonymous, which
 is allowed only for a direct (not proxied) request to a loopback bind, or with
 ``allow_anonymous``. Proxy headers (``X-Forwarded-*``, ``X-SSL-Client-*``) are read only when the
 TCP peer is in ``trusted_proxies``; waitress must not rewrite them itself (no ``trusted_proxy``
@@ -15,10 +16,11 @@ import binascii
 import ipaddress
 import logging
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from condor_soap.auth.audit import AuditLog
-from condor_soap.auth.credentials import CertMap, PasswordFile, TokenFile
+from condor_soap.auth.credentials import PasswordFile, TokenFile, UserMap
+from condor_soap.auth.tokens import TokenRefused, TokenVerifier, looks_like_jwt
 from condor_soap.auth.throttle import FailureThrottle
 from condor_soap.config import Config
 from condor_soap.core.policy import Caller, Policy
@@ -33,6 +35,14 @@ class Refusal:
     reason: str
     user: Optional[str] = None
     retry_after: int = 0  # > 0: too many failed logins from this address (429, not 401)
+
+
+class Verified(NamedTuple):
+    """Credentials that proved ``user``: how (``method``), and what a token allows."""
+
+    user: str
+    method: str
+    scopes: Optional[frozenset[str]] = None
 
 
 def _networks(entries: tuple[str, ...]) -> tuple:
@@ -73,7 +83,8 @@ class Authenticator:
         self.audit = audit
         self.passwords = PasswordFile(config.password_file) if config.password_file else None
         self.tokens = TokenFile(config.token_file) if config.token_file else None
-        self.certs = CertMap(config.cert_map_file) if config.cert_map_file else None
+        self.users = UserMap(config.cert_map_file) if config.cert_map_file else None
+        self.jwts = TokenVerifier.from_config(config, self.users)
         self.proxies = _networks(config.trusted_proxies)
         self.throttle = FailureThrottle(config.max_auth_failures, config.auth_failure_window)
         # allow_anonymous None ("auto"): only direct calls to a loopback bind
@@ -131,26 +142,30 @@ class Authenticator:
                 return Caller(None, address)
             return Refusal("no credentials")
         wait = self.throttle.retry_after(address)
-        if wait and not self._remembered(header):
+        if wait and not self._checked_when_throttled(header):
             return Refusal("too many failed logins", retry_after=wait)
         if header:
             result = self._authorization(header)
-            method = header.split(" ", 1)[0].lower()
         else:
             result = self._certificate(environ["HTTP_X_SSL_CLIENT_S_DN"])
-            method = "certificate"
         if isinstance(result, Refusal):
+            if wait:
+                return Refusal("too many failed logins", retry_after=wait)
             self.throttle.failed(address)
             return result
-        return Caller(result, address, method, self.policy.is_admin(result))
+        return Caller(result.user, address, result.method, self.policy.is_admin(result.user), result.scopes)
 
-    def _remembered(self, header: str) -> bool:
-        """Basic credentials verified before: they pass a throttled address at no cost."""
+    def _checked_when_throttled(self, header: str) -> bool:
+        """Credentials still checked for a throttled address, as they cost no scrypt and
+        cannot be guessed: Basic ones verified before, and bearer tokens (a hash lookup or a
+        signature check). Anything else waits for the throttle."""
+        if header.strip().partition(" ")[0].lower() == "bearer":
+            return True
         credentials = _basic(header)
         return (self.passwords is not None and credentials is not None
                 and bool(self._safely(self.passwords.known, *credentials)))
 
-    def _authorization(self, header: str) -> Union[str, Refusal]:
+    def _authorization(self, header: str) -> Union[Verified, Refusal]:
         scheme, _, value = header.strip().partition(" ")
         value = value.strip()
         if scheme.lower() == "basic":
@@ -162,19 +177,32 @@ class Authenticator:
                 return Refusal("Basic authentication not configured", user)
             if not self._safely(self.passwords.check, user, password):
                 return Refusal("bad password", user)
-            return user
+            return Verified(user, "basic")
         if scheme.lower() == "bearer":
+            if self.jwts is not None and looks_like_jwt(value):
+                return self._jwt(value)
             if self.tokens is None:
                 return Refusal("bearer tokens not configured")
             user = self._safely(self.tokens.user, value)
-            return user if user else Refusal("unknown bearer token")
+            return Verified(user, "bearer") if user else Refusal("unknown bearer token")
         return Refusal(f"unsupported authorization scheme {scheme[:20]!r}")
 
-    def _certificate(self, subject: str) -> Union[str, Refusal]:
-        if self.certs is None:
+    def _jwt(self, token: str) -> Union[Verified, Refusal]:
+        assert self.jwts is not None
+        try:
+            found = self.jwts.verify(token)
+        except TokenRefused as refused:
+            return Refusal(refused.reason, refused.principal)
+        except (OSError, ValueError):  # an unreadable JWKS or map file: refuse, loudly
+            log.exception("token verification failed")
+            return Refusal("token keys or user map unreadable")
+        return Verified(found.user, found.method, found.scopes)
+
+    def _certificate(self, subject: str) -> Union[Verified, Refusal]:
+        if self.users is None:
             return Refusal("certificate map not configured", subject[:256])
-        user = self._safely(self.certs.user, subject)
-        return user if user else Refusal("certificate subject not mapped", subject[:256])
+        user = self._safely(self.users.user, "SSL", subject)
+        return Verified(user, "certificate") if user else Refusal("certificate subject not mapped", subject[:256])
 
     @staticmethod
     def _safely(check, *args):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condor_soap.auth.credentials import CertMap, parse_map_file
+from condor_soap.auth.credentials import UserMap, parse_map_file
 from condor_soap.core import policy
 from condor_soap.core.policy import ANONYMOUS, READ, WRITE, Caller, Policy
 from condor_soap.errors import CondorSoapError
@@ -68,10 +68,19 @@ def test_core_default_caller_is_trusted_anonymous():
 def test_map_file_forms(tmp_path):
     path = tmp_path / "map"
     path.write_text('# comment\nGSI "^x$" ignored\nSSL /^CN=([a-z]+),O=Example$/ \\1\n'
-                    'SSL "^CN=Zed Q,O=Example$" zed\nSSL "CN=(.*)" \\1\n')
-    assert [user for _, user in parse_map_file(str(path))] == ["\\1", "zed", "\\1"]
-    certs = CertMap(str(path))
-    assert certs.user("CN=amy,O=Example") == "amy"
-    assert certs.user("CN=Zed Q,O=Example") == "zed"
-    assert certs.user("CN=evil user") is None  # \1 captured no user name
-    assert certs.user("O=Other") is None
+                    'SSL "^CN=Zed Q,O=Example$" zed\nSSL "CN=(.*)" \\1\n'
+                    'SCITOKENS /^https\\:\\/\\/issuer\\.example,([a-z]+)$/ \\1\n'
+                    'IDTOKENS\t"^admin@pool$" root-admin\n')
+    assert [(method, user) for method, _, user in parse_map_file(str(path))] == [
+        ("SSL", "\\1"), ("SSL", "zed"), ("SSL", "\\1"), ("SCITOKENS", "\\1"), ("IDTOKENS", "root-admin")]
+    users = UserMap(str(path))
+    assert users.user("SSL", "CN=amy,O=Example") == "amy"
+    assert users.user("SSL", "CN=Zed Q,O=Example") == "zed"
+    assert users.user("SSL", "CN=evil user") is None  # \1 captured no user name
+    assert users.user("SSL", "O=Other") is None
+    # each method has its own lines: a token subject never matches a certificate line
+    assert users.user("SCITOKENS", "https://issuer.example,amy") == "amy"
+    assert users.user("SCITOKENS", "https://other.example,amy") is None
+    assert users.user("SCITOKENS", "CN=amy,O=Example") is None
+    assert users.user("IDTOKENS", "admin@pool") == "root-admin"
+    assert users.user("SSL", "admin@pool") is None
