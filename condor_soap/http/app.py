@@ -18,6 +18,8 @@ from condor_soap.http.identity import Authenticator, Refusal
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 CHALLENGE = ('Basic realm="condor-soap", charset="UTF-8"', 'Bearer realm="condor-soap"')
+# RFC 6750 §3.1: a refused bearer token says so, so an OAuth2 client knows to get a new one
+INVALID_TOKEN = (CHALLENGE[0], 'Bearer realm="condor-soap", error="invalid_token"')
 _HOST = re.compile(r"^[A-Za-z0-9._~\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
@@ -96,8 +98,9 @@ class HttpService:
             return _text(start_response, "429 Too Many Requests",
                          f"Too many failed logins from this address; retry in {who.retry_after} s\n",
                          [("Retry-After", str(who.retry_after))])
+        bearer = environ.get("HTTP_AUTHORIZATION", "").strip()[:7].lower() == "bearer "
         return _text(start_response, "401 Unauthorized", "Authentication required\n",
-                     [("WWW-Authenticate", c) for c in CHALLENGE])
+                     [("WWW-Authenticate", c) for c in (INVALID_TOKEN if bearer else CHALLENGE)])
 
     def close(self) -> None:
         self._on_close()

@@ -24,6 +24,31 @@ def test_permission_per_operation_is_spec_4_2():
         assert policy.permission(op) == READ
 
 
+def test_token_scopes_per_operation():
+    operations = {name for service in SERVICES for name in service.public_methods}
+    assert set(policy.TOKEN_SCOPES) == operations
+    for op in operations:
+        # condor:/WRITE allows everything, condor:/READ exactly the READ level (insertAd aside)
+        assert policy.scope_allows(frozenset({"condor:/WRITE"}), op)
+        assert policy.scope_allows(frozenset({"condor:/ADMINISTRATOR"}), op)
+        read_level = policy.permission(op) == READ and op != "insertAd"
+        assert policy.scope_allows(frozenset({"condor:/READ"}), op) is read_level
+        assert policy.scope_allows(None, op)  # not a token, or a token without limits
+        assert not policy.scope_allows(frozenset(), op)
+    queries = {op for op in operations if op.startswith("query")}
+    assert len(queries) == 7
+    assert all(policy.scope_allows(frozenset({"compute.read"}), op) for op in queries)
+    assert not any(policy.scope_allows(frozenset({"compute.create"}), op) for op in queries)
+    assert not any(policy.scope_allows(frozenset({s}), "insertAd") for s in
+                   ("compute.read", "compute.create", "compute.modify", "compute.cancel", "condor:/READ"))
+    assert not policy.scope_allows(frozenset({"compute.read", "condor:/READ"}), "someFutureOperation")
+    p = Policy()
+    with pytest.raises(CondorSoapError, match="^Permission denied$"):
+        p.authorize(Caller("alice", scopes=frozenset({"compute.read"})), "removeJob")
+    p.authorize(Caller("alice", scopes=frozenset({"compute.cancel"})), "removeJob")
+    p.authorize(Caller("alice"), "someFutureOperation")  # unlimited callers: READ, as before
+
+
 @pytest.mark.parametrize("pattern, user, address, expected", [
     ("*", "alice", "10.1.2.3", True),
     ("alice@*", "alice", "10.1.2.3", True),
