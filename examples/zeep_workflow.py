@@ -50,10 +50,13 @@ def check(response, what: str):
 
 def transport() -> zeep.Transport:
     """HTTP Basic credentials from $CONDOR_SOAP_USER / $CONDOR_SOAP_PASSWORD, when set (a
-    service that is not on loopback asks for them; every SOAP toolchain can send Basic)."""
+    service that is not on loopback asks for them; every SOAP toolchain can send Basic), or a
+    bearer token acting for a user from $CONDOR_SOAP_TOKEN (an OAuth2 access token, an IDTOKEN)."""
     session = requests.Session()
     if os.environ.get("CONDOR_SOAP_USER"):
         session.auth = (os.environ["CONDOR_SOAP_USER"], os.environ.get("CONDOR_SOAP_PASSWORD", ""))
+    elif os.environ.get("CONDOR_SOAP_TOKEN"):
+        session.headers["Authorization"] = "Bearer " + os.environ["CONDOR_SOAP_TOKEN"].strip()
     return zeep.Transport(session=session)
 
 
