@@ -51,11 +51,12 @@ def serve_condor_soap(threads: int, port_queue) -> None:
     _serve(create_app(Config(state_dir=state, threads=threads)), threads, port_queue)
 
 
-def drive(port: int, body: bytes, clients: int, seconds: float, expect: bytes) -> float:
-    """Requests per second over ``clients`` keep-alive connections for ``seconds``."""
+def drive(port: int, body: bytes, clients: int, seconds: float, expect: bytes, extra: dict | None = None) -> float:
+    """Requests per second over ``clients`` keep-alive connections for ``seconds``
+    (``extra``: more request headers, e.g. credentials)."""
     counts = [0] * clients
     stop = time.monotonic() + seconds
-    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""', **(extra or {})}
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

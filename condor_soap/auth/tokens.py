@@ -120,10 +120,10 @@ class TokenVerifier:
         if len(token) > MAX_TOKEN_CHARS:
             raise TokenRefused("token too long")
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            parts = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:
             raise TokenRefused("malformed token") from None
+        header, unverified = parts["header"], parts["payload"]
         issuer = unverified.get("iss")
         if isinstance(issuer, str) and issuer in self.issuers:
             return self._scitoken(token, header, unverified, issuer)
@@ -155,8 +155,9 @@ class TokenVerifier:
             raise TokenRefused(f"token signing key unknown: {self._kid(header)[:100]!r}")
         subject = unverified.get("sub")
         principal = subject if isinstance(subject, str) else None
-        claims = self._decode(token, key, algorithm, principal, self.trust_domain, ("iat", "iss", "sub"),
-                              self.audiences or None)
+        # condor_token_create writes no aud; one that is there must name this service
+        audiences = (self.audiences or None) if "aud" in unverified else None
+        claims = self._decode(token, key, algorithm, principal, self.trust_domain, ("iat", "iss", "sub"), audiences)
         user = self.user_map.user("IDTOKENS", claims["sub"]) if self.user_map else None
         if user is None:
             local = claims["sub"].partition("@")[0]

@@ -15,6 +15,7 @@ import requests
 from condor_soap.auth.idtokens import signing_key
 from condor_soap.config import Config
 from tests.security.conftest import attrs, submit
+from tests.security.issuer import AUDIENCE
 from tests.soap.soap import envelope, op
 
 pytestmark = pytest.mark.real_pool
@@ -40,8 +41,10 @@ def idtoken_service(serve, pool_keys, tmp_path):
     def start(**settings):
         usermap = tmp_path / "usermap"
         usermap.write_text("IDTOKENS /^carol@partner\\.example$/ bob\n")
+        # token_audiences too: a service taking SciTokens as well still takes IDTOKENs (no aud)
         return serve(**{"host": "0.0.0.0", "sec_password_directory": pool_keys["directory"],
-                        "trust_domain": pool_keys["trust_domain"], "cert_map_file": str(usermap), **settings})
+                        "trust_domain": pool_keys["trust_domain"], "cert_map_file": str(usermap),
+                        "token_audiences": AUDIENCE, **settings})
 
     return start
 
@@ -98,18 +101,22 @@ def test_expired_and_foreign_idtokens_are_refused(real_pool, pool_keys, idtoken_
         "another trust domain": jwt.encode({**claims, "iss": "other.example"}, real_key, algorithm="HS256",
                                            headers={"kid": "POOL"}),
         "HS512": jwt.encode(claims, real_key, algorithm="HS512", headers={"kid": "POOL"}),
+        "another audience": jwt.encode({**claims, "aud": "https://other.example"}, real_key, algorithm="HS256",
+                                       headers={"kid": "POOL"}),
     }
     for name, token in refused.items():
         assert call(svc.url, token).status_code == 401, name
     # the pool key itself, used the way the test did, is the one condor_token_create signs with
     assert call(svc.url, jwt.encode(claims, real_key, algorithm="HS256", headers={"kid": "POOL"})).status_code == 200
+    assert call(svc.url, jwt.encode({**claims, "aud": AUDIENCE}, real_key, algorithm="HS256",
+                                    headers={"kid": "POOL"})).status_code == 200
     expires = jwt.decode(short, options={"verify_signature": False})["exp"]
     time.sleep(max(0.0, expires - time.time() + 1.1))
     assert call(svc.url, short).status_code == 401
     reasons = [line["reason"] for line in svc.audit() if line["event"] == "auth-failure"]
     assert reasons == ["token signature invalid", "token signing key unknown: '../../../../etc/passwd'",
                        "token signing key unknown: 'NOSUCHKEY'", "token issuer not trusted: 'other.example'",
-                       "token algorithm not allowed: 'HS512'", "token expired"]
+                       "token algorithm not allowed: 'HS512'", "token audience not accepted", "token expired"]
     # a service that trusts the other key directory takes the forged token and not the pool's
     elsewhere = idtoken_service(sec_password_directory=str(other), max_auth_failures=0)
     assert call(elsewhere.url, forged).status_code == 200
