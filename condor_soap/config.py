@@ -172,6 +172,8 @@ class Config:
             if not jwks_file and not issuer.startswith("https://"):
                 raise ValueError(f"token issuer {issuer!r}: keys are fetched over HTTPS only "
                                  "(an https:// issuer, or ISSUER=JWKS_FILE)")
+        if not self.token_user_claim:
+            raise ValueError("token_user_claim must name a claim (default: sub)")
         if self.token_issuers and not self.token_audiences:
             raise ValueError("token_issuers needs token_audiences (the aud values naming this service)")
         if self.sec_password_directory and not self.trust_domain:

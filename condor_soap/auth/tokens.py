@@ -43,7 +43,7 @@ class TokenRefused(Exception):
     def __init__(self, reason: str, principal: Optional[str] = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.principal = principal
+        self.principal = principal[:256] if principal else None
 
 
 @dataclass(frozen=True)
