@@ -21,9 +21,11 @@ def reference_dir() -> Path:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` with waitress on a free loopback port; yields ``http://127.0.0.1:<port>/``."""
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
+def serve_in_thread(app: Any, **adjustments: Any) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free loopback port; yields ``http://127.0.0.1:<port>/``.
+    ``adjustments`` go to waitress (the security tests keep X-Forwarded-* for the service to
+    judge, as server.py does when trusted_proxies is set)."""
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4, **adjustments)
     thread = threading.Thread(target=server.run, name="test-waitress", daemon=True)
     thread.start()
     try:
@@ -33,7 +35,10 @@ def serve_in_thread(app: Any) -> Iterator[str]:
             for dispatcher in list(server._map.values()):
                 dispatcher.close()
 
-        server.trigger.pull_trigger(stop)
+        try:
+            server.trigger.pull_trigger(stop)
+        except OSError:  # the loop already ended and closed its trigger
+            pass
         thread.join(10)
         server.task_dispatcher.shutdown()
 

@@ -4,39 +4,19 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import threading
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
 import requests
-import waitress.server
 import zeep
 from zeep.transports import Transport
 
 from condor_soap.app import create_app
 from condor_soap.auth import credentials as cred
 from condor_soap.config import Config
+from tests.conftest import serve_in_thread
 
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any, **adjustments: Any) -> Iterator[str]:
-    """tests.conftest.serve_in_thread with waitress adjustments: the service must see
-    X-Forwarded-* to judge them, so waitress keeps them (as server.py does when
-    trusted_proxies is set) and the application alone decides whom to believe."""
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4, **adjustments)
-    thread = threading.Thread(target=server.run, name="test-waitress", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}/"
-    finally:
-        def stop() -> None:
-            for dispatcher in list(server._map.values()):
-                dispatcher.close()
-
-        server.trigger.pull_trigger(stop)
-        thread.join(10)
-        server.task_dispatcher.shutdown()
 
 PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "root-admin": "admin-pw"}
 SLEEPER = b"#!/bin/sh\nsleep 600\n"
