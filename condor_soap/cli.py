@@ -1,4 +1,5 @@
-"""``condor-soap serve``, ``wsdl DIR``, ``passwd FILE USER`` and ``token FILE USER``."""
+"""``condor-soap serve``, ``wsdl DIR``, ``passwd FILE USER`` and ``token FILE USER``; the client's
+``q``, ``submit``, ``rm``, ``hold``, ``release``, ``fetch`` and ``status`` (:mod:`condor_soap.client.cli`)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from condor_soap import __version__
+from condor_soap.client import cli as client_cli
 from condor_soap.config import Config
 
 
@@ -31,9 +33,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     token_parser.add_argument("file")
     token_parser.add_argument("user")
     token_parser.add_argument("--delete", action="store_true", help="revoke the user's token")
+    client_cli.add_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if hasattr(args, "client_command"):
+        return client_cli.run(args)
 
     if args.command == "wsdl":
         from condor_soap.soap.wsdl import write_wsdls
