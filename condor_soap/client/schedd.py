@@ -256,6 +256,10 @@ class Transaction:
                        progress=self.schedd.progress)
             endpoint.call("submit", job=f"{cluster}.{proc}", transaction=self._open(), clusterId=cluster,
                           jobId=proc, jobAd=ad)
+            if job.hold:  # applied at commit, after the job is queued
+                endpoint.call("holdJob", job=f"{cluster}.{proc}", transaction=self._open(), clusterId=cluster,
+                              jobId=proc, reason="submitted on hold", email_user=False, email_admin=False,
+                              system_hold=False)
             procs.append(proc)
             first = first or ad
         assert first is not None
@@ -505,8 +509,10 @@ class Schedd:
 
 
 def _inputs(ad: ClassAd) -> set[str]:
-    """The spool names of a job's inputs: TransferInputFiles, In, and Cmd when transferred."""
-    names = {n.strip() for n in str(ad.get("TransferInputFiles") or "").split(",") if n.strip()}
+    """The spool names of a job's inputs: TransferInputFiles (TransferInput once HTCondor
+    spooled them), In, and Cmd when transferred."""
+    listed = ",".join(str(ad.get(name) or "") for name in ("TransferInputFiles", "TransferInput"))  # HTCondor's
+    names = {n.strip() for n in listed.split(",") if n.strip()}
     if isinstance(ad.get("In"), str) and ad["In"] != "/dev/null":
         names.add(os.path.basename(ad["In"]))
     if isinstance(ad.get("Cmd"), str) and ad.get("TransferExecutable") is not False:

@@ -26,7 +26,7 @@ Submit command                                 Sent as
 ``periodic_hold``, ``periodic_release``,       ``PeriodicHold``, ``PeriodicRelease``,
 ``periodic_remove``, ``on_exit_hold``,         ``PeriodicRemove``, ``OnExitHold``,
 ``on_exit_remove``                             ``OnExitRemove``
-``hold = true``                                submitted held (``JobStatus`` 5)
+``hold = true``                                held in the same transaction (``holdJob``)
 ``stream_output``, ``stream_error``            ``StreamOut``, ``StreamErr``
 ``+Name = expr`` / ``MY.Name = expr``          the attribute, as ClassAd expression text
 ``initialdir``                                 where local files are found (the job's ``Iwd``
@@ -79,6 +79,7 @@ class JobDescription:
     requirements: Optional[str]
     attributes: dict[str, Any] = field(default_factory=dict)
     input_files: dict[str, Source] = field(default_factory=dict)  # spool name -> local file
+    hold: bool = False  # held at commit (a JobStatus in the ad is the schedd's to set)
 
 
 class SubmitDescription:
@@ -183,8 +184,7 @@ class SubmitDescription:
             if notification.lower() not in NOTIFICATION:
                 raise ValueError(f"notification {notification!r} is not one of {', '.join(NOTIFICATION)}")
             job.attributes["JobNotification"] = NOTIFICATION[notification.lower()]
-        if _boolean(get("hold"), False):
-            job.attributes.update(JobStatus=5, HoldReason="submitted on hold", HoldReasonCode=15)
+        job.hold = _boolean(get("hold"), False)
         for key, (name, _) in self.commands.items():
             if key.startswith("my."):
                 job.attributes[name[1:] if name.startswith("+") else name.split(".", 1)[1]] = Expression(get(key) or "")

@@ -61,3 +61,30 @@ def test_htcondor2_only_in_the_htcondor_backend():
             continue
         for name in imported(path):
             assert name.split(".")[0] not in ("htcondor2", "htcondor"), (str(path.relative_to(PACKAGE)), name)
+
+
+def test_client_speaks_only_the_contract():
+    """condor_soap.client needs the WSDL contract and HTTP only: no server package, no Spyne,
+    no web server (it must work against an original HTCondor SOAP endpoint)."""
+    for path in modules("client"):
+        for name in imported(path):
+            if name.startswith("condor_soap"):
+                assert name == "condor_soap.client" or name.startswith("condor_soap.client."), (path.name, name)
+            assert name.split(".")[0] not in ("spyne", "waitress", "zeep"), (path.name, name)
+
+
+def test_client_imports_without_spyne():
+    """Importing the client loads no server module (``condor_soap/__init__`` brings only
+    ``condor_soap.config``) and works with Spyne unimportable."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json; sys.modules['spyne'] = None; import condor_soap.client, condor_soap.client.cli; "
+            "print(json.dumps(sorted(m for m, v in sys.modules.items() if v is not None and "
+            "m.startswith(('condor_soap', 'spyne', 'waitress')))))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    loaded = json.loads(run.stdout)
+    assert "condor_soap.client.schedd" in loaded
+    assert [m for m in loaded if not m.startswith("condor_soap.client")] == ["condor_soap", "condor_soap.config"]
