@@ -95,8 +95,8 @@ def resolve(url: Optional[str] = None, *, user: Optional[str] = None, password: 
             config: Optional[str] = None) -> Settings:
     """Settings from the arguments given, else the environment, else the configuration file.
 
-    Credentials come as a set from the first place that has any: a user given as an argument
-    is never paired with a password from the environment.
+    The first place naming a user or a token decides how to authenticate; a user's password
+    is the first one found in a place that names no other user.
     """
     file_values = read_config(config)
 
@@ -108,9 +108,11 @@ def resolve(url: Optional[str] = None, *, user: Optional[str] = None, password: 
     env = source({k: os.environ.get(v) for k, v in ENVIRONMENT.items()})
     layers = [given, env, file_values]
     pick = lambda key: next((layer[key] for layer in layers if key in layer), None)  # noqa: E731
-    credentials = next((layer for layer in layers if any(k in layer for k in ("user", "token", "password"))), {})
-    settings = Settings(url=pick("url") or DEFAULT_URL, owner=pick("owner"),
-                        user=credentials.get("user"), password=credentials.get("password"),
+    credentials = next((layer for layer in layers if "user" in layer or "token" in layer), {})
+    user = credentials.get("user")
+    password = next((layer["password"] for layer in layers
+                     if "password" in layer and layer.get("user", user) == user), None) if user else None
+    settings = Settings(url=pick("url") or DEFAULT_URL, owner=pick("owner"), user=user, password=password,
                         token=credentials.get("token"))
     if timeout is not None or pick("timeout"):
         settings.timeout = float(timeout if timeout is not None else pick("timeout"))  # type: ignore[arg-type]
