@@ -81,12 +81,13 @@ class Settings:
 
     def job_owner(self) -> Optional[str]:
         """The ``Owner`` to put in job templates: the one given, the HTTP Basic user, nothing
-        with a token (the service takes the token's user), else the local user name."""
+        with a token or a certificate (the service takes the user it maps them to), else
+        (anonymous) the local user name."""
         if self.owner:
             return self.owner
         if self.user:
             return self.user
-        return None if self.token else getpass.getuser()
+        return None if self.token or self.cert else getpass.getuser()
 
 
 def resolve(url: Optional[str] = None, *, user: Optional[str] = None, password: Optional[str] = None,

@@ -5,34 +5,34 @@ and the local files to upload.
 The commands mapped (everything else is a macro, usable as ``$(name)``, and a command that is
 neither mapped nor used as a macro is reported with a :class:`UserWarning`):
 
-=============================================  ===============================================
-Submit command                                 Sent as
-=============================================  ===============================================
-``universe``                                   createJobTemplate ``type``
-``executable``                                 ``cmd``; uploaded when it is a local file and
-                                               ``transfer_executable`` is not false
-``arguments`` / ``args``                       ``args`` (new ``"..."`` or old syntax)
-``requirements``                               ``requirements``
-``input``, ``output``, ``error``               ``In`` (uploaded), ``Out``, ``Err``
-``transfer_input_files``                       each file uploaded (by its base name)
-``transfer_output_files``                      ``TransferOutputFiles``
-``should_transfer_files``,                     ``ShouldTransferFiles``,
-``when_to_transfer_output``                    ``WhenToTransferOutput``
-``environment`` / ``env``                      ``Environment`` (new syntax) / ``Env`` (old)
-``request_cpus``, ``request_memory``,          ``RequestCpus``, ``RequestMemory`` (MiB),
-``request_disk``                               ``RequestDisk`` (KiB); units K, M, G, T
-``priority``, ``notification``, ``notify_user``  ``JobPrio``, ``JobNotification``, ``NotifyUser``
-``batch_name``                                 ``JobBatchName``
-``periodic_hold``, ``periodic_release``,       ``PeriodicHold``, ``PeriodicRelease``,
-``periodic_remove``, ``on_exit_hold``,         ``PeriodicRemove``, ``OnExitHold``,
-``on_exit_remove``                             ``OnExitRemove``
-``hold = true``                                held in the same transaction (``holdJob``)
-``stream_output``, ``stream_error``            ``StreamOut``, ``StreamErr``
-``+Name = expr`` / ``MY.Name = expr``          the attribute, as ClassAd expression text
-``initialdir``                                 where local files are found (the job's ``Iwd``
-                                               on the service is its spool)
-``queue [N]``                                  the number of jobs (text only)
-=============================================  ===============================================
+================================================  ============================================
+Submit command                                    Sent as
+================================================  ============================================
+``universe``                                      createJobTemplate ``type``
+``executable``                                    ``cmd``; uploaded when it is a local file
+                                                  and ``transfer_executable`` is not false
+``arguments`` / ``args``                          ``args`` (new ``"..."`` or old syntax)
+``requirements``                                  ``requirements``
+``input``, ``output``, ``error``                  ``In`` (uploaded), ``Out``, ``Err``
+``transfer_input_files``                          each file uploaded (by its base name)
+``transfer_output_files``                         ``TransferOutputFiles``
+``should_transfer_files``                         ``ShouldTransferFiles``
+``when_to_transfer_output``                       ``WhenToTransferOutput``
+``environment`` / ``env``                         ``Environment`` (new syntax) / ``Env`` (old)
+``request_cpus``, ``request_memory``,             ``RequestCpus``, ``RequestMemory`` (MiB),
+``request_disk``                                  ``RequestDisk`` (KiB); units K, M, G, T
+``priority``, ``notification``, ``notify_user``   ``JobPrio``, ``JobNotification``, ``NotifyUser``
+``batch_name``                                    ``JobBatchName``
+``periodic_hold``, ``periodic_release``,          ``PeriodicHold``, ``PeriodicRelease``,
+``periodic_remove``, ``on_exit_hold``,            ``PeriodicRemove``, ``OnExitHold``,
+``on_exit_remove``                                ``OnExitRemove``
+``hold = true``                                   held in the same transaction (``holdJob``)
+``stream_output``, ``stream_error``               ``StreamOut``, ``StreamErr``
+``+Name = expr`` / ``MY.Name = expr``             the attribute, as ClassAd expression text
+``initialdir``                                    where local files are found (the job's
+                                                  ``Iwd`` on the service is its spool)
+``queue [N]``                                     the number of jobs (text only)
+================================================  ============================================
 
 ``$(Cluster)``/``$(ClusterId)`` and ``$(Process)``/``$(ProcId)`` expand per job.
 """

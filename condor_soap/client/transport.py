@@ -82,7 +82,9 @@ class Endpoint:
     def _post(self, operation: str, body: bytes, stream: bool, job: Optional[str]) -> requests.Response:
         """One POST; raises the client exception for anything but an HTTP 200 or a Fault."""
         with map_exceptions(operation, job):
-            response = self.session.post(self.url, data=body, timeout=self.timeout, stream=stream)
+            # verify and cert per request: requests lets $REQUESTS_CA_BUNDLE override a session's
+            response = self.session.post(self.url, data=body, timeout=self.timeout, stream=stream,
+                                         verify=self.verify, cert=self.cert)
             if response.status_code != 200 and not _is_fault(response):
                 raise_for_http(response, operation, job)
         self.reached = True
