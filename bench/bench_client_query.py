@@ -69,7 +69,7 @@ def worker(mode: str, url: str, constraint: str) -> dict:
         from condor_soap.client import Schedd
         from condor_soap.client.settings import Settings
 
-        schedd = Schedd(settings=Settings(url=url))
+        schedd = Schedd(settings=Settings(url=url, timeout=3600))  # zeep waits as long
         schedd.version()
         before = start_measuring()
         start = time.perf_counter()
@@ -193,7 +193,7 @@ def main() -> int:
         print(json.dumps(worker(*args.worker)))
         return 0
     jobs = 300 if args.quick else args.jobs
-    state = tempfile.mkdtemp(prefix="condor-soap-bench-")
+    state = tempfile.mkdtemp(prefix="condor-soap-client-bench-")
     constraint = f"{MARK} =?= true"
     service = None
     pool_cluster = None

@@ -41,7 +41,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     group.add_argument("--key", help="client certificate key (PEM)")
     group.add_argument("--ca", help="CA bundle to verify the service's certificate")
     group.add_argument("--insecure", action="store_true", help="do not verify the service's certificate")
-    group.add_argument("--timeout", type=float, help="seconds to wait for the service (default 60)")
+    group.add_argument("--timeout", type=float, help="seconds to wait for the service's answer (default 300)")
     group.add_argument("--config", help="client configuration file (default ~/.config/condor-soap/client.conf)")
 
     q = commands.add_parser("q", parents=[service], help="list jobs, like condor_q")

@@ -137,7 +137,7 @@ class _LeaseKeeper(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
-        self.join(self.endpoint.timeout + 1)
+        self.join(5)  # a renewal in flight may finish on its own: the thread is a daemon
 
 
 class Transaction:

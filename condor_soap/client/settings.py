@@ -72,7 +72,7 @@ class Settings:
     token: Optional[str] = None
     cert: Union[str, tuple[str, str], None] = None
     verify: Union[bool, str] = True
-    timeout: float = 60.0
+    timeout: float = 300.0
     owner: Optional[str] = None
 
     def endpoint(self, retry_for: float = 30.0) -> Endpoint:

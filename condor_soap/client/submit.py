@@ -103,6 +103,7 @@ class SubmitDescription:
                             f"not {type(description).__name__}")
         self.commands = {_key(k): (k, v.strip()) for k, v in commands.items()}
         self.base_dir = base_dir or os.getcwd()
+        self._warned: set[str] = set()
 
     def _parse(self, text: str) -> dict[str, str]:
         commands: dict[str, str] = {}
@@ -227,7 +228,8 @@ class SubmitDescription:
     def _warn_unused(self, used: set[str]) -> None:
         known = set(EXPRESSIONS) | set(STRINGS) | set(UPPER_STRINGS) | OTHERS
         for key, (name, _) in self.commands.items():
-            if key not in known and key not in used and not key.startswith("my."):
+            if key not in known and key not in used and not key.startswith("my.") and key not in self._warned:
+                self._warned.add(key)  # once per description, not once per job
                 warnings.warn(f"submit command {name!r} is not supported by condor_soap.client and is ignored "
                               "(set a job attribute with +Name = value)", UserWarning, stacklevel=4)
 

@@ -9,8 +9,7 @@ from typing import Any, Iterator, Optional, Union
 import requests
 
 from condor_soap.client import wire
-from condor_soap.client.errors import (ConnectionFailed, HTTPError, InvalidResponse, Timeout, map_exceptions,
-                                       raise_for_http)
+from condor_soap.client.errors import ConnectionFailed, HTTPError, InvalidResponse, map_exceptions, raise_for_http
 from condor_soap.client.classad import ClassAd
 
 log = logging.getLogger(__name__)
@@ -23,8 +22,9 @@ IDEMPOTENT = frozenset((
     "createJobTemplate", "discoverJobRequirements", "extendTransaction", "declareFile", "sendFile",
     "closeSpool", "requestReschedule",
     *(f"query{kind}Ads" for kind in ("Startd", "Schedd", "Master", "Submittor", "License", "Storage", "Any"))))
-#: Failures worth retrying: the service restarting, a proxy between restarts.
-RETRYABLE = (ConnectionFailed, Timeout)
+#: Failures worth retrying: the service restarting, a proxy between restarts (a read
+#: timeout is a slow service, not a gone one: asking again would only add load).
+RETRYABLE = (ConnectionFailed,)
 RETRYABLE_HTTP = frozenset((502, 503, 504))
 CHUNK = 1 << 16  # bytes read from the socket at a time when streaming an answer
 
@@ -39,7 +39,9 @@ class Endpoint:
     :param token: bearer token (instead of a user)
     :param cert: client certificate: a PEM file holding the key too, or ``(cert, key)``
     :param verify: ``True``, ``False`` or a CA bundle path (HTTPS)
-    :param timeout: seconds to wait for a connection and between bytes of an answer
+    :param timeout: seconds to wait for an answer to start (and between its bytes); a
+        connection gets at most 15 of them. condor-soap builds a large answer whole before
+        sending it: 10,000 jobs take it tens of seconds
     :param retry_for: seconds to keep retrying an idempotent operation through connection
         failures once the service has answered at least once (it is restarting); a service
         never reached fails at once; 0 disables retries
@@ -47,7 +49,7 @@ class Endpoint:
 
     def __init__(self, url: str, *, user: Optional[str] = None, password: Optional[str] = None,
                  token: Optional[str] = None, cert: Cert = None, verify: Union[bool, str] = True,
-                 timeout: float = 60.0, retry_for: float = 30.0) -> None:
+                 timeout: float = 300.0, retry_for: float = 30.0) -> None:
         if user is not None and token is not None:
             raise ValueError("give a user and password or a token, not both")
         if not url or "://" not in url:
@@ -83,8 +85,8 @@ class Endpoint:
         """One POST; raises the client exception for anything but an HTTP 200 or a Fault."""
         with map_exceptions(operation, job):
             # verify and cert per request: requests lets $REQUESTS_CA_BUNDLE override a session's
-            response = self.session.post(self.url, data=body, timeout=self.timeout, stream=stream,
-                                         verify=self.verify, cert=self.cert)
+            response = self.session.post(self.url, data=body, timeout=(min(self.timeout, 15.0), self.timeout),
+                                         stream=stream, verify=self.verify, cert=self.cert)
             if response.status_code != 200 and not _is_fault(response):
                 raise_for_http(response, operation, job)
         self.reached = True

@@ -177,7 +177,7 @@ def ad_of(struct: Optional[etree._Element], projection: Optional[frozenset[str]]
 
 
 def _ordered(struct: etree._Element) -> bool:
-    """True when every item is exactly ``name, type, value`` (the WSDL's sequence); cheap."""
+    """True when the first item is exactly ``name, type, value`` (the WSDL's sequence)."""
     first = struct[0] if len(struct) else None
     return first is None or [c.tag for c in first] == ["name", "type", "value"]
 

@@ -16,7 +16,7 @@ def write(path, text: str, mode: int = 0o600):
 
 def test_defaults_and_owner():
     found = resolve()
-    assert (found.url, found.user, found.token, found.verify, found.timeout) == (DEFAULT_URL, None, None, True, 60.0)
+    assert (found.url, found.user, found.token, found.verify, found.timeout) == (DEFAULT_URL, None, None, True, 300.0)
     assert found.job_owner() == getpass.getuser()  # anonymous: the local user
     assert resolve(user="alice", password="x").job_owner() == "alice"
     assert resolve(token="t").job_owner() is None  # the service takes the token's user
