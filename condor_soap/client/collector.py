@@ -5,7 +5,7 @@ import enum
 from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from condor_soap.client.classad import ClassAd
-from condor_soap.client.settings import Settings, resolve
+from condor_soap.client.daemon import Daemon
 
 
 class AdType(enum.Enum):
@@ -39,29 +39,9 @@ _MY_TYPE = {AdType.Collector: "Collector", AdType.Negotiator: "Negotiator", AdTy
             AdType.Generic: "Generic"}
 
 
-class Collector:
-    """A condor-soap (or HTCondor 7/8 SOAP) collector at ``url``; the arguments are
-    :class:`~condor_soap.client.Schedd`'s (condor-soap serves both at one URL)."""
-
-    def __init__(self, url: Optional[str] = None, *, user: Optional[str] = None, password: Optional[str] = None,
-                 token: Optional[str] = None, cert: Union[str, tuple[str, str], None] = None,
-                 verify: Union[bool, str, None] = None, timeout: Optional[float] = None,
-                 retry_for: float = 30.0, settings: Optional[Settings] = None) -> None:
-        self.settings = settings or resolve(url, user=user, password=password, token=token, cert=cert,
-                                            verify=verify, timeout=timeout)
-        self._endpoint = self.settings.endpoint(retry_for)
-
-    def __repr__(self) -> str:
-        return f"Collector({self.settings.url!r})"
-
-    def close(self) -> None:
-        self._endpoint.close()
-
-    def __enter__(self) -> "Collector":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+class Collector(Daemon):
+    """A condor-soap (or HTCondor 7/8 SOAP) collector: ``Collector(url, ...)``, the
+    connection arguments of :class:`~condor_soap.client.daemon.Daemon`."""
 
     def query(self, ad_type: AdType = AdType.Any, constraint: Optional[str] = None,
               projection: Optional[Sequence[str]] = None) -> Iterator[ClassAd]:
@@ -78,7 +58,3 @@ class Collector:
         """``insertAd`` each ad (a :class:`ClassAd` or any mapping) as ``ad_type``."""
         for ad in [ads] if isinstance(ads, Mapping) else ads:
             self._endpoint.call("insertAd", type=AdType(ad_type).literal, ad=ad)
-
-    def version(self) -> str:
-        """``getVersionString``."""
-        return self._endpoint.call("getVersionString").findtext("message") or ""

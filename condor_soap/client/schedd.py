@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 from condor_soap.client.classad import ClassAd
 from condor_soap.client.errors import (CondorSoapClientError, InvalidTransaction, StatusError, TransportError,
                                        UnknownFile, UnknownJob)
-from condor_soap.client.settings import Settings, resolve
+from condor_soap.client.daemon import Daemon
 from condor_soap.client.submit import SubmitDescription
 from condor_soap.client.transfer import CHUNK_SIZE, Progress, Source, download, spool_sizes, upload
 from condor_soap.client.transport import Endpoint
@@ -286,59 +286,23 @@ def _integer(part: Any) -> int:
     return int(field(part, "integer").text)
 
 
-class Schedd:
-    """A condor-soap (or HTCondor 7/8 SOAP) schedd at ``url``.
+class Schedd(Daemon):
+    """A condor-soap (or HTCondor 7/8 SOAP) schedd: ``Schedd(url, user=..., password=...)``;
+    every connection argument is :class:`~condor_soap.client.daemon.Daemon`'s.
 
-    Settings not given are read from the environment and the client configuration file
-    (:mod:`condor_soap.client.settings`): ``CONDOR_SOAP_URL``, ``CONDOR_SOAP_USER`` /
-    ``CONDOR_SOAP_PASSWORD`` or ``CONDOR_SOAP_TOKEN``, ...
-
-    :param owner: ``Owner`` of submitted jobs (default: the HTTP Basic user; with a token,
-        the token's user; anonymous: the local user name)
     :param progress: progress bars for transfers of 8 MiB or more: None = when stderr is a
-        terminal, False = never, or a callable ``(name, done, total)``
-    :param retry_for: seconds to retry idempotent calls (chunks, reads) through connection
-        failures, e.g. while the service restarts
+        terminal, False = never, True = always, or a callable ``(name, done, total)``
+    :param chunk_size: bytes per ``sendFile``/``getFile`` (256 KiB, as birdbath)
     """
 
-    def __init__(self, url: Optional[str] = None, *, user: Optional[str] = None, password: Optional[str] = None,
-                 token: Optional[str] = None, cert: Union[str, tuple[str, str], None] = None,
-                 verify: Union[bool, str, None] = None, timeout: Optional[float] = None, owner: Optional[str] = None,
-                 progress: Progress = None, chunk_size: int = CHUNK_SIZE, retry_for: float = 30.0,
-                 settings: Optional[Settings] = None) -> None:
-        self.settings = settings or resolve(url, user=user, password=password, token=token, cert=cert,
-                                            verify=verify, timeout=timeout, owner=owner)
-        self._endpoint = self.settings.endpoint(retry_for)
+    def __init__(self, url: Optional[str] = None, *, progress: Progress = None, chunk_size: int = CHUNK_SIZE,
+                 **connection: Any) -> None:
+        super().__init__(url, **connection)
         self.owner = self.settings.job_owner()
         self.progress = progress
         self.chunk_size = chunk_size
 
-    @property
-    def url(self) -> str:
-        return self.settings.url
-
-    def __repr__(self) -> str:
-        return f"Schedd({self.url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP connections."""
-        self._endpoint.close()
-
-    def __enter__(self) -> "Schedd":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # service ---------------------------------------------------------------------------------
-    def version(self) -> str:
-        """``getVersionString``: ``$CondorVersion: ... $``."""
-        return self._endpoint.call("getVersionString").findtext("message") or ""
-
-    def platform(self) -> str:
-        """``getPlatformString``: ``$CondorPlatform: ... $``."""
-        return self._endpoint.call("getPlatformString").findtext("message") or ""
-
     def reschedule(self) -> None:
         """``requestReschedule``: ask the pool to match idle jobs now."""
         self._endpoint.call("requestReschedule")

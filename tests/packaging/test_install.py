@@ -1,5 +1,6 @@
 """A user's install: the wheel and the sdist built from this tree, each installed with pip into a
-fresh virtual environment, give a working ``condor-soap serve`` and ``condor-soap wsdl``.
+fresh virtual environment, give a working ``condor-soap serve`` and ``condor-soap wsdl``, and
+the Python client and ``condor-soap q`` against that service (the client tutorial's program).
 
 The build runs on a copy of the tracked files, so the checkout gets no ``build/`` or
 ``*.egg-info`` of it; the commands run outside the tree with no ``PYTHONPATH``, so only the
@@ -96,6 +97,14 @@ def test_installed_package_serves_and_writes_wsdls(dist, kind, tmp_path):
         assert answer.status_code == 200 and b"<code>SUCCESS</code>" in answer.content
         assert b"condor-soap" in answer.content
         assert requests.get(url + "condorSchedd.wsdl", timeout=30).status_code == 200
+        # the client a user gets from the same install: the tutorial's program, then the tools
+        tutorial = subprocess.run([str(venv / "bin" / "python"), str(REPO / "examples" / "client_tutorial.py"), url],
+                                  capture_output=True, text=True, cwd=run_in, env=env, timeout=300)
+        assert tutorial.returncode == 0 and "count.txt says 9 words" in tutorial.stdout, \
+            tutorial.stdout + tutorial.stderr
+        listed = subprocess.run([str(venv / "bin" / "condor-soap"), "q", "--url", url],
+                                capture_output=True, text=True, cwd=run_in, env=env, timeout=120)
+        assert listed.returncode == 0 and "Total for query: " in listed.stdout, listed.stdout + listed.stderr
     finally:
         serve.send_signal(signal.SIGTERM)
         code = serve.wait(60)
