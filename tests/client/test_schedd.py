@@ -237,7 +237,7 @@ def test_lease_is_renewed_while_an_upload_runs(service, tmp_path):
             txn.submit(HELD, input_files=[("slow.bin", os.urandom(len(data)))])
 
 
-def test_known_content_is_not_sent_again(schedd):
+def test_known_content_is_not_sent_again(schedd, tmp_path):
     """MD5 declarations: content the service already holds is answered ALREADYEXISTS and
     skipped (condor-soap's blob cache fills at commit)."""
     content = os.urandom(200_000)
@@ -251,12 +251,8 @@ def test_known_content_is_not_sent_again(schedd):
         schedd.progress = False
     assert "same.bin" not in sent and sent["other.bin"] == 1000  # only the new content travelled
     assert schedd.list_spool(second.jobs()[0])["same.bin"] == len(content)
-    fetched = schedd.retrieve(second.jobs()[0], f"/tmp/condor-soap-client-test-{os.getpid()}", files=["same.bin"])
-    try:
-        assert hashlib.md5(open(fetched[0], "rb").read()).hexdigest() == hashlib.md5(content).hexdigest()
-    finally:
-        os.unlink(fetched[0])
-        os.rmdir(os.path.dirname(fetched[0]))
+    fetched = schedd.retrieve(second.jobs()[0], str(tmp_path), files=["same.bin"])
+    assert hashlib.md5(open(fetched[0], "rb").read()).hexdigest() == hashlib.md5(content).hexdigest()
     schedd.act(JobAction.Remove, first.cluster())
     schedd.act(JobAction.Remove, second.cluster())
 
