@@ -5,11 +5,14 @@ import contextlib
 from typing import Optional
 
 from condor_soap.auth.audit import AuditLog
+from condor_soap.calls import Calls
 from condor_soap.core.ports import Backend
 from condor_soap.config import Config
 from condor_soap.core import constraints
 from condor_soap.core.collector import CollectorCore
 from condor_soap.core.schedd import ScheddCore
+from condor_soap.rest.api import Api
+from condor_soap.rest.face import RestFace
 from condor_soap.soap.application import CondorApplication, Cores
 from condor_soap.soap.wsgi import SoapFace
 from condor_soap.http.app import HttpService
@@ -28,7 +31,8 @@ def build_backend(config: Config) -> Backend:
 
 
 def create_app(config: Config, backend: Optional[Backend] = None) -> HttpService:
-    """The WSGI application serving both WSDLs and every operation on any path.
+    """The WSGI application: the REST face under ``/v1/``, the SOAP face (both WSDLs and
+    every operation) on any other path.
 
     ``backend`` defaults to :func:`build_backend`. ``app.close()`` closes the cores and the
     backend (also a given one).
@@ -43,6 +47,9 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> HttpService
         closing = stack.pop_all()  # from here on the app owns them
     audit = AuditLog(None if config.audit_log == "off" else config.audit_log)
     auth = Authenticator(config, schedd.policy, audit)
-    cores = Cores(schedd=schedd, collector=collector, policy=schedd.policy, audit=audit)
-    soap = SoapFace(CondorApplication(cores), max_body=config.max_request_body_size)
-    return HttpService([soap], auth=auth, on_close=closing.close)
+    calls = Calls(schedd.policy, audit)
+    soap = SoapFace(CondorApplication(Cores(schedd=schedd, collector=collector, calls=calls)),
+                    max_body=config.max_request_body_size)
+    rest = RestFace(Api(schedd, collector, config), calls)
+    # REST first: the SOAP face takes any POST
+    return HttpService([rest, soap], auth=auth, on_close=closing.close)

@@ -34,6 +34,11 @@ def _auto_bool(value: Any) -> Optional[bool]:
     return _bool(value)
 
 
+def _limit(value: Any) -> int:
+    """A count where 0 or a negative number (RESTD's -1) means no limit."""
+    return max(0, int(value))
+
+
 def _list(value: Any) -> tuple[str, ...]:
     """A list setting: a sequence, or a string of comma- or space-separated items."""
     items = value.replace(",", " ").split() if isinstance(value, str) else value
@@ -68,6 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
             "bytes of MD5-verified uploads kept to answer ALREADYEXISTS (0 = off)"),
     # local backend
     Setting("max_running_jobs", int, 2, "local backend: jobs run at once"),
+    Setting("history_size", int, 10000,
+            "local backend: jobs kept in the history once they left the queue (oldest dropped)"),
     # htcondor backend (the pool itself is found through CONDOR_CONFIG / _CONDOR_* as usual)
     Setting("schedd_name", _optional_str, None,
             "htcondor backend: the schedd's Name (default: the local schedd, else the only one)"),
@@ -115,7 +122,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("admins", _list, (), "users who may act on every job and submit for any Owner"),
     Setting("users_see_all_jobs", _bool, False, "getJobAds returns every user's jobs, not only the caller's"),
     Setting("hide_job_attrs", _list, (),
-            "job attributes whose values are shown as <REDACTED> (like RESTD_HIDE_JOB_ATTRS)"),
+            "job attributes whose values are shown as <REDACTED>", "RESTD_HIDE_JOB_ATTRS"),
+    Setting("allow_config", _list, ("*",),
+            "who may read the pool's configuration at /v1/config (user@host patterns; knobs that "
+            "name secrets are never shown)"),
+    Setting("cors_origins", _list, (),
+            "origins whose pages may call the REST face from a browser (CORS; '*' = any; "
+            "default: none, no CORS headers)"),
     # limits (0 = none)
     Setting("max_file_bytes", int, 0,
             "largest declared file, in bytes (0 = no limit but the wire's: size is an xsd:int)"),
@@ -126,8 +139,9 @@ SETTINGS: tuple[Setting, ...] = (
             "open transactions per authenticated user (0 = no limit)"),
     Setting("constraint_time_limit", float, 10.0,
             "seconds a query's constraint may take to evaluate before the query is FAIL"),
-    Setting("max_jobs_per_query", int, 10000,
-            "most job ads getJobAds returns; more is FAIL, not a silent cut (0 = no limit)"),
+    Setting("max_jobs_per_query", _limit, 10000,
+            "most job ads a query returns: more is FAIL for getJobAds, the first ones for the "
+            "REST face (as RESTD_MAX_JOBS; 0 or negative = no limit)", "RESTD_MAX_JOBS"),
     # audit
     Setting("audit_log", _optional_str, None,
             "JSON-lines audit log of writes and authentication failures "
@@ -154,6 +168,8 @@ class Config:
             raise ValueError(f"port must be 0..65535, not {self.port}")
         if self.constraint_time_limit <= 0:
             raise ValueError("constraint_time_limit must be > 0")
+        if self.history_size < 0:
+            raise ValueError("history_size must be >= 0")
         if self.threads < 1 or self.max_running_jobs < 1:
             raise ValueError("threads and max_running_jobs must be at least 1")
         self.state_dir = os.path.abspath(self.state_dir)

@@ -4,6 +4,10 @@ Every error a client can see is a :class:`CondorSoapError`; the wire turns it in
 operation's ``Status`` (HTTP 200), never a SOAP Fault (spec §0.9, §6 row 13)::
 
     CondorSoapError            FAIL
+    ├── PermissionDenied       FAIL     (the caller may not: REST 403)
+    ├── NotFound               FAIL     (no such job, file, schedd, attribute: REST 404)
+    ├── LimitExceeded          FAIL     (a configured limit: REST 413)
+    ├── PoolError              FAIL     (the pool failed or is unreachable: REST 503)
     ├── InvalidTransaction     INVALIDTRANSACTION
     ├── UnknownCluster         UNKNOWNCLUSTER
     ├── UnknownJob             UNKNOWNJOB
@@ -11,6 +15,9 @@ operation's ``Status`` (HTTP 200), never a SOAP Fault (spec §0.9, §6 row 13)::
     ├── Incomplete             INCOMPLETE
     ├── InvalidOffset          INVALIDOFFSET
     └── AlreadyExists          ALREADYEXISTS
+
+The FAIL subclasses keep the SOAP wire exactly as it was (they are FAIL there) and let a
+face that has richer codes, the REST face's HTTP statuses, tell them apart.
 
 An error may carry ``result``: the partial answer the original still returned alongside a
 failure (``createJobTemplate`` with unparsable ``args`` returns FAIL *and* the ad, spec §4.4).
@@ -44,6 +51,22 @@ class CondorSoapError(Exception):
         super().__init__(message)
         self.message = message
         self.result = result
+
+
+class PermissionDenied(CondorSoapError):
+    """The caller is not allowed to do this."""
+
+
+class NotFound(CondorSoapError):
+    """What the request names does not exist."""
+
+
+class LimitExceeded(CondorSoapError):
+    """A configured limit refuses the request."""
+
+
+class PoolError(CondorSoapError):
+    """The pool (schedd, collector, local queue) failed or cannot be reached."""
 
 
 class InvalidTransaction(CondorSoapError):

@@ -5,6 +5,9 @@ import errno
 import os
 import shutil
 import stat
+from typing import Iterable, Sequence
+
+import classad2
 
 from condor_soap.core.ports import BackendError, NoSuchFile
 
@@ -53,3 +56,21 @@ def read_spool_file(directory: str, name: str, offset: int, length: int, job: st
         return os.pread(fd, count, offset) if count else b""
     finally:
         os.close(fd)
+
+
+def project(ads: Iterable[classad2.ClassAd], projection: Sequence[str], limit: int = 0) -> list[classad2.ClassAd]:
+    """The first ``limit`` (> 0) ``ads``, each cut down to ``projection`` (named as given) plus
+    ClusterId and ProcId; an empty projection keeps whole ads."""
+    out = []
+    for ad in ads:
+        if limit and len(out) == limit:
+            break
+        if projection:
+            kept = classad2.ClassAd()
+            for name in ("ClusterId", "ProcId", *projection):
+                if name in ad:
+                    kept[name] = ad.lookup(name)
+            ad = kept
+        out.append(ad)
+    return out
+

@@ -37,7 +37,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
 
 import classad2
 import htcondor2
@@ -57,6 +57,8 @@ T = TypeVar("T")
 
 LOCATE_TTL = 30.0  # seconds a located schedd ad is trusted (forgotten at once on a failure)
 _ID_ATTRS = frozenset(("clusterid", "procid", "globaljobid"))
+#: What :meth:`HTCondorBackend._client_view` reads of an ad.
+_VIEW_ATTRS = ("ClusterId", "ProcId", "GlobalJobId", "SUBMIT_Iwd", subm.TOKEN_ATTR, subm.JOB_ATTR)
 _UNREACHABLE = re.compile(r"connect|locate|timed? ?out|refused|unreachable|no route|reset by peer|"
                           r"communication|Failed to fetch ads|Unable to find|closed", re.I)
 
@@ -253,7 +255,18 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
                 ad["GlobalJobId"] = f"{schedd}#{client[0]}.{client[1]}#{when}"
         return ad
 
-    def jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+    def jobs(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
+             limit: int = 0) -> list[classad2.ClassAd]:
+        return self._read(constraint, projection, limit, history=False)
+
+    def history(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
+                limit: int = 0) -> list[classad2.ClassAd]:
+        return self._read(constraint, projection, limit, history=True)
+
+    def _read(self, constraint: Optional[str], projection: Sequence[str], limit: int, *,
+              history: bool) -> list[classad2.ClassAd]:
+        """The queue or the history through the client's view of job ids: the schedd judges
+        the constraint and applies the limit unless client ids differ from real ones."""
         local = False
         if constraint is not None and constraint.strip():
             try:
@@ -266,9 +279,26 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         else:
             constraint = None
         sent = "true" if local or constraint is None else constraint
-        ads = self._schedd(lambda s: s.query(sent), "Could not read the queue")
+        wanted = list(projection)
+        if wanted:  # what the client view needs, then dropped again
+            have = {name.casefold() for name in wanted}
+            wanted += [n for n in _VIEW_ATTRS if n.casefold() not in have]
+        # the client view drops the jobs of commits in flight: then the schedd cannot count
+        asked = 0 if local or self._in_flight(None) else limit
+        if history:
+            ads = self._schedd(lambda s: s.history(sent, wanted, match=asked or -1), "Could not read the history")
+        else:
+            ads = self._schedd(lambda s: s.query(sent, wanted, limit=asked or -1), "Could not read the queue")
         views = [view for view in map(self._client_view, ads) if view is not None]
-        return select(constraint, views) if local else views
+        if local:
+            views = select(constraint, views)
+        if wanted:
+            extra = [n for n in wanted[len(projection):] if n.casefold() not in ("clusterid", "procid")]
+            for view in views:
+                for name in extra:
+                    if name in view:
+                        del view[name]
+        return views[:limit] if limit else views
 
     def _real_ad(self, cluster: int, proc: int, projection: Optional[list[str]] = None
                  ) -> Optional[tuple[Key, classad2.ClassAd]]:
@@ -324,6 +354,24 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         if host_dir is None:
             raise NoSuchFile(f"No file {name!r} in the spool of job {cluster}.{proc}")
         return read_spool_file(host_dir, name, offset, length, f"{cluster}.{proc}")
+
+    def configuration(self, daemon: Optional[str] = None) -> dict[str, str]:
+        if daemon is None:
+            return dict(htcondor2.param.items())
+        kind = getattr(htcondor2.DaemonType, daemon.capitalize())
+        with self._failures(f"Could not read the configuration of the {daemon}"):
+            if daemon == "schedd":
+                ad = self._schedd_ad()
+            else:  # the one on this machine, else the first the collector knows
+                collector = htcondor2.Collector()
+                try:
+                    ad = collector.locate(kind)
+                except htcondor2.HTCondorException:
+                    ads = collector.locateAll(kind)
+                    if not ads:
+                        raise BackendError(f"The collector knows no {daemon}") from None
+                    ad = ads[0]
+            return dict(htcondor2.RemoteParam(ad).items())
 
     def reschedule(self) -> None:
         self._schedd(lambda s: s.reschedule(), "Could not ask for a reschedule")

@@ -32,21 +32,22 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 import threading
 import time
-from typing import Optional
+from typing import Optional, Sequence
 
 import classad2
 
 from condor_soap.backends import local_states as states
-from condor_soap.backends.base import place_file, read_spool_file
+from condor_soap.backends.base import place_file, project, read_spool_file
 from condor_soap.core.ports import BackendError, NoSuchJob
 from condor_soap.backends.local_machine import MY_TYPES, MachineAds, host_name, platform_string, version_string
 from condor_soap.backends.local_procs import kill_stale_group
 from condor_soap.backends.local_runner import Runner
 from condor_soap.backends.local_store import Store
-from condor_soap.config import Config
+from condor_soap.config import SETTINGS, Config
 from condor_soap.core.constraints import select
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, FileInfo, JobAction, NewJob
 
@@ -68,7 +69,7 @@ class LocalBackend:
         self._root = os.path.join(config.state_dir, "local")
         self._spool_root = os.path.join(self._root, "spool")
         os.makedirs(self._spool_root, exist_ok=True)
-        self._store = Store(os.path.join(self._root, "queue.sqlite3"))
+        self._store = Store(os.path.join(self._root, "queue.sqlite3"), config.history_size)
         self._host = host_name()
         self._machine = MachineAds(self._host, config.max_running_jobs, self._root)
         self._apply_lock = threading.Lock()
@@ -251,18 +252,20 @@ class LocalBackend:
             db.execute("DELETE FROM runs")
 
     # reads
-    def jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+    def jobs(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
+             limit: int = 0) -> list[classad2.ClassAd]:
         ads = [classad2.ClassAd(row[3]) for row in self._store.all_jobs()]
-        return select(constraint, ads)
+        return project(select(constraint, ads), projection, limit)
 
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         text = self._store.job_text(cluster, proc)
         return classad2.ClassAd(text) if text is not None else None
 
-    def history(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
-        """Job ads that have left the queue (local backend only)."""
+    def history(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
+                limit: int = 0) -> list[classad2.ClassAd]:
+        """Job ads that have left the queue, most recent first: the last ``history_size``."""
         ads = [classad2.ClassAd(text) for text in self._store.history()]
-        return select(constraint, ads)
+        return project(select(constraint, ads), projection, limit)
 
     def list_spool(self, cluster: int, proc: int) -> list[FileInfo]:
         if self._store.job_text(cluster, proc) is None:
@@ -312,6 +315,20 @@ class LocalBackend:
         if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
             lifetime = DEFAULT_AD_LIFETIME
         return self._store.put_ad(int(ad_type), name, str(ad), time.time() + lifetime)
+
+    def configuration(self, daemon: Optional[str] = None) -> dict[str, str]:
+        """This embedded pool's configuration: one process plays every daemon, so ``daemon``
+        changes nothing. The service's own settings appear as their HTCondor knobs."""
+        version = version_string().split()[1]
+        table = {"CONDOR_VERSION": version, "FULL_HOSTNAME": socket.getfqdn(), "HOSTNAME": self._host.split(".")[0],
+                 "CONDOR_HOST": self._host, "COLLECTOR_HOST": self._host, "SCHEDD_NAME": self._host,
+                 "SPOOL": self._spool_root, "LOCAL_DIR": self._root, "NUM_CPUS": str(self.config.max_running_jobs),
+                 "DAEMON_LIST": "MASTER, COLLECTOR, NEGOTIATOR, SCHEDD, STARTD"}
+        for setting in SETTINGS:
+            value = getattr(self.config, setting.name)
+            if setting.knob and value is not None:
+                table[setting.knob] = ", ".join(value) if isinstance(value, tuple) else str(value)
+        return table
 
     def close(self) -> None:
         """Stop the runner (running jobs are killed and put back to idle), close the database."""

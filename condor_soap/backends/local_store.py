@@ -48,7 +48,7 @@ class RunRecord:
 class Store:
     """SQLite access for the local backend. Thread-safe."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, history_size: int = 10000) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -56,6 +56,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")  # a commit the core was told about must survive power loss
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        self.history_size = history_size
 
     def close(self) -> None:
         with self._lock:
@@ -146,10 +147,15 @@ class Store:
             db.execute("DELETE FROM jobs WHERE cluster=? AND proc=?", (cluster, proc))
             db.execute("INSERT OR REPLACE INTO history (cluster, proc, ad, left_at) VALUES (?, ?, ?, ?)",
                        (cluster, proc, ad, time.time()))
+            # bounded: the oldest leave first (rowid breaks ties within one second)
+            db.execute("DELETE FROM history WHERE rowid NOT IN "
+                       "(SELECT rowid FROM history ORDER BY left_at DESC, rowid DESC LIMIT ?)",
+                       (self.history_size,))
 
     def history(self) -> list[str]:
+        """Ad texts of the jobs that left the queue, most recent first."""
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT ad FROM history ORDER BY cluster, proc")]
+            return [r[0] for r in self._db.execute("SELECT ad FROM history ORDER BY left_at DESC, rowid DESC")]
 
     # process records
     def record_run(self, run: RunRecord) -> None:

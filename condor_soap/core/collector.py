@@ -3,12 +3,28 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
+
+import classad2
 
 from condor_soap.core.ports import Backend, BackendError
 from condor_soap.core.classads import from_struct, to_struct
+from condor_soap.core.constraints import check as check_constraint
+from condor_soap.core.policy import SECRET_KNOB
 from condor_soap.core.records import AdType, Attr
-from condor_soap.errors import CondorSoapError
+from condor_soap.errors import CondorSoapError, PoolError
+
+#: condor_status's query types (RESTD's ``query``): a collector ad type, or ads of any type
+#: with this MyType where the port has no type of its own.
+STATUS_TYPES: dict[str, tuple[Optional[AdType], Optional[str]]] = {
+    "any": (None, None), "accounting": (None, "Accounting"), "collector": (AdType.COLLECTOR, None),
+    "credd": (None, "CredD"), "defrag": (None, "Defrag"), "generic": (AdType.GENERIC, None),
+    "grid": (None, "Grid"), "had": (AdType.HAD, None), "license": (AdType.LICENSE, None),
+    "master": (AdType.MASTER, None), "negotiator": (AdType.NEGOTIATOR, None),
+    "schedd": (AdType.SCHEDD, None), "startd": (AdType.STARTD, None),
+    "submitter": (AdType.SUBMITTOR, None)}
+#: The daemons whose running configuration may be asked for.
+DAEMONS = ("collector", "master", "negotiator", "schedd", "startd")
 
 log = logging.getLogger(__name__)
 _UNPARSABLE = "Failed to parse the ClassAdStruct"
@@ -43,3 +59,32 @@ class CollectorCore:
             return []
         now = int(self.clock())
         return [to_struct(ad, now) for ad in ads]
+
+    def query(self, kind: str, constraint: Optional[str], projection: Sequence[str] = ()) -> list[classad2.ClassAd]:
+        """Ads of one of :data:`STATUS_TYPES` matching ``constraint``, cut down to
+        ``projection`` (plus Name and MyType). A constraint that does not parse is
+        :class:`InvalidConstraint`; a collector that fails is :class:`PoolError`."""
+        check_constraint(constraint)
+        ad_type, my_type = STATUS_TYPES[kind]
+        if constraint is not None and not constraint.strip():
+            constraint = None
+        if my_type is not None:
+            typed = f"MyType == {classad2.quote(my_type)}"
+            constraint = f"{typed} && ({constraint})" if constraint else typed
+        try:
+            ads = self.backend.query_ads(ad_type, constraint)
+        except BackendError as exc:
+            raise PoolError(f"Error querying collector: {exc}") from exc
+        if not projection:
+            return ads
+        keep = ("Name", "MyType", *projection)
+        return [classad2.ClassAd({name: ad.lookup(name) for name in keep if name in ad}) for ad in ads]
+
+    def configuration(self, daemon: Optional[str] = None) -> dict[str, str]:
+        """The pool's configuration (or a running daemon's of :data:`DAEMONS`) without the
+        knobs that name secrets."""
+        try:
+            table = self.backend.configuration(daemon)
+        except BackendError as exc:
+            raise PoolError(f"Error querying {daemon or 'the configuration'}: {exc}") from exc
+        return {name: value for name, value in table.items() if not SECRET_KNOB.search(name)}

@@ -30,6 +30,21 @@ Ad = TypeVar("Ad", bound=classad2.ClassAd)
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+class InvalidConstraint(CondorSoapError):
+    def __init__(self, constraint: str) -> None:
+        shown = constraint if len(constraint) <= 200 else constraint[:200] + "..."
+        super().__init__(f"Invalid constraint {shown!r}: not a ClassAd expression")
+
+
+def check(constraint: Optional[str]) -> None:
+    """Raise :class:`InvalidConstraint` unless ``constraint`` is empty or one expression."""
+    if constraint is not None and constraint.strip():
+        try:
+            classad2.ExprTree(constraint)
+        except Exception:  # classad2 raises several types for text that does not parse
+            raise InvalidConstraint(constraint) from None
+
+
 class ConstraintTooCostly(CondorSoapError):
     def __init__(self, limit: float) -> None:
         super().__init__(f"The constraint took longer than {limit:g} s to evaluate "

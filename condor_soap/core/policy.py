@@ -14,21 +14,25 @@ import contextlib
 import contextvars
 import fnmatch
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
 
 from condor_soap.core.records import Attr, AttrType
-from condor_soap.errors import CondorSoapError
+from condor_soap.errors import LimitExceeded, PermissionDenied
 
 if TYPE_CHECKING:
+    import classad2
+
     from condor_soap.config import Config
 
 READ, WRITE = "READ", "WRITE"
 REDACTED = "<REDACTED>"
 PERMISSION_DENIED = "Permission denied"  # the original's message (spec §4.1 step 6)
 
-#: Spec §4.2. Operations not listed (getVersionString, getPlatformString, the collector ones)
-#: need only the HTTP-level permission, which is READ here.
+#: Spec §4.2. Operations not listed (getVersionString, getPlatformString, the collector ones,
+#: and the REST face's own reads: getJobHistory, watchJobs, getConfig) need only the
+#: HTTP-level permission, which is READ here.
 WRITE_OPERATIONS = frozenset((
     "beginTransaction", "commitTransaction", "abortTransaction", "extendTransaction", "newCluster",
     "removeCluster", "newJob", "removeJob", "holdJob", "releaseJob", "submit", "declareFile",
@@ -40,6 +44,11 @@ def permission(operation: str) -> str:
     return WRITE if operation in WRITE_OPERATIONS else READ
 
 
+#: The REST face's reading of the pool's configuration: READ, and also ``allow_config``.
+CONFIG_OPERATION = "getConfig"
+#: Knob names that name secrets (keys, passwords, tokens, credentials): never shown.
+SECRET_KNOB = re.compile(r"PASSWORD|PASSPHRASE|SECRET|TOKEN|KEY|CRED|PRIVATE|COOKIE", re.I)
+
 COMPUTE_READ, COMPUTE_CREATE, COMPUTE_MODIFY, COMPUTE_CANCEL = (
     "compute.read", "compute.create", "compute.modify", "compute.cancel")
 _ANY_COMPUTE = (COMPUTE_READ, COMPUTE_CREATE, COMPUTE_MODIFY, COMPUTE_CANCEL)
@@ -50,9 +59,11 @@ _CONDOR_SCOPES = {READ: ("condor:/READ", "condor:/WRITE", "condor:/ADMINISTRATOR
                   WRITE: ("condor:/WRITE", "condor:/ADMINISTRATOR")}
 _TOKEN_RULES = (
     # operations                                            WLCG scopes (any one)              level
-    (("getJobAds", "getJobAd", "getFile", "listSpool", *_QUERIES), (COMPUTE_READ,), READ),
+    (("getJobAds", "getJobAd", "getFile", "listSpool", *_QUERIES, "getJobHistory", "watchJobs"),
+     (COMPUTE_READ,), READ),
     (("createJobTemplate", "discoverJobRequirements"), (COMPUTE_READ, COMPUTE_CREATE), READ),
-    (("getVersionString", "getPlatformString"), _ANY_COMPUTE, READ),
+    (("getVersionString", "getPlatformString", "getOpenApi"), _ANY_COMPUTE, READ),
+    ((CONFIG_OPERATION,), (), READ),  # the pool's configuration, not jobs: condor:/READ only
     (("newCluster", "newJob", "submit", "declareFile", "sendFile"), (COMPUTE_CREATE,), WRITE),
     (("requestReschedule",), (COMPUTE_CREATE, COMPUTE_MODIFY), WRITE),
     (("holdJob", "releaseJob", "closeSpool"), (COMPUTE_MODIFY,), WRITE),
@@ -160,6 +171,7 @@ class Policy:
     max_transaction_bytes: int = 0
     max_transactions_per_user: int = 0
     max_jobs_per_query: int = 0
+    allow_config: Sequence[str] = ("*",)
 
     @classmethod
     def from_config(cls, config: "Config") -> "Policy":
@@ -181,15 +193,17 @@ class Policy:
 
     def authorize(self, who: Caller, operation: str) -> None:
         """Raise FAIL "Permission denied" unless ``who`` may call ``operation``: allowed at
-        its level and, for a token limited by scopes, granted a scope that allows it."""
-        if not self.allows(who, permission(operation)) or not scope_allows(who.scopes, operation):
-            raise CondorSoapError(PERMISSION_DENIED)
+        its level, for a token limited by scopes granted a scope that allows it, and for the
+        configuration listed in ``allow_config``."""
+        if not self.allows(who, permission(operation)) or not scope_allows(who.scopes, operation) or (
+                operation == CONFIG_OPERATION and not listed(self.allow_config, who.name, who.address)):
+            raise PermissionDenied(PERMISSION_DENIED)
 
     # ownership
     def check_owner(self, who: Caller, owner: Optional[str], message: str = "Not job owner") -> None:
         """Refuse a restricted caller acting on a job someone else owns."""
         if who.restricted and owner != who.user:
-            raise CondorSoapError(message)
+            raise PermissionDenied(message)
 
     def sees(self, who: Caller, owner: Optional[str]) -> bool:
         """Whether ``who`` may see a job owned by ``owner`` in getJobAds."""
@@ -203,28 +217,35 @@ class Policy:
         if given is None:
             return who.user
         if given != who.user and not who.admin:
-            raise CondorSoapError(f"Owner '{given}' is not the authenticated user '{who.user}'")
+            raise PermissionDenied(f"Owner '{given}' is not the authenticated user '{who.user}'")
         return given
 
     # limits
     def check_file(self, name: str, size: int, job_total: int, txn_total: int) -> None:
         """Limits on a declared file of ``size`` bytes; ``job_total``/``txn_total`` include it."""
         if 0 < self.max_file_bytes < size:
-            raise CondorSoapError(f"File '{name}' of {size} bytes exceeds the limit of "
+            raise LimitExceeded(f"File '{name}' of {size} bytes exceeds the limit of "
                                   f"{self.max_file_bytes} bytes per file (max_file_bytes)")
         if 0 < self.max_job_bytes < job_total:
-            raise CondorSoapError(f"File '{name}' brings the job's files to {job_total} bytes, over the "
+            raise LimitExceeded(f"File '{name}' brings the job's files to {job_total} bytes, over the "
                                   f"limit of {self.max_job_bytes} bytes per job (max_job_bytes)")
         if 0 < self.max_transaction_bytes < txn_total:
-            raise CondorSoapError(f"File '{name}' brings the transaction's files to {txn_total} bytes, over "
+            raise LimitExceeded(f"File '{name}' brings the transaction's files to {txn_total} bytes, over "
                                   f"the limit of {self.max_transaction_bytes} bytes per transaction "
                                   "(max_transaction_bytes)")
 
     def check_query(self, count: int) -> None:
         """Refuse rather than silently truncate a query over ``max_jobs_per_query``."""
         if 0 < self.max_jobs_per_query < count:
-            raise CondorSoapError(f"Query matched {count} jobs; at most {self.max_jobs_per_query} "
+            raise LimitExceeded(f"Query matched {count} jobs; at most {self.max_jobs_per_query} "
                                   "may be returned (max_jobs_per_query): narrow the constraint")
+
+    def redact_ad(self, who: Caller, ad: "classad2.ClassAd") -> None:
+        """:meth:`redact` for a ClassAd, in place: hidden attributes it has become ``<REDACTED>``."""
+        if self.hide_job_attrs and not who.admin:
+            for name in self.hide_job_attrs:
+                if name in ad:
+                    ad[name] = REDACTED
 
     def redact(self, who: Caller, ad: list[Attr]) -> list[Attr]:
         """``hide_job_attrs`` values shown as ``<REDACTED>`` (to everyone but administrators)."""

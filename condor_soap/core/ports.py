@@ -7,7 +7,7 @@ The core owns transactions: a backend only ever sees committed work, as a
 """
 from __future__ import annotations
 
-from typing import Optional, Protocol, runtime_checkable
+from typing import Optional, Protocol, Sequence, runtime_checkable
 
 import classad2
 
@@ -55,9 +55,16 @@ class Backend(Protocol):
         ``batch.token``. Returns the actions that did not apply (unknown job, not held, ...);
         raises :class:`BackendError` only if nothing was applied."""
 
-    def jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+    def jobs(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
+             limit: int = 0) -> list[classad2.ClassAd]:
         """Committed job ads in the queue matching ``constraint`` (None or "" = all; an
-        expression that does not parse matches nothing)."""
+        expression that does not parse matches nothing), in job order. ``projection``: only
+        these attributes (named as given), plus ``ClusterId`` and ``ProcId``, are needed (more
+        may come); ``limit`` > 0: at most that many ads."""
+
+    def history(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
+                limit: int = 0) -> list[classad2.ClassAd]:
+        """Job ads that have left the queue, as :meth:`jobs` (most recent first)."""
 
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         """One committed job ad in the queue, or None."""
@@ -78,6 +85,10 @@ class Backend(Protocol):
     def advertise(self, ad_type: AdType, ad: classad2.ClassAd) -> bool:
         """Store an ad in the collector; True if new, False if it replaced one.
         Raises :class:`BackendError` if the ad is not acceptable (e.g. no ``Name``)."""
+
+    def configuration(self, daemon: Optional[str] = None) -> dict[str, str]:
+        """The pool's configuration (HTCondor knob -> value), or that of the running
+        ``daemon`` (collector, master, negotiator, schedd, startd)."""
 
     def close(self) -> None:
         """Stop background work and release resources."""

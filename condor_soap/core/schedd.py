@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 import classad2
 
@@ -28,14 +28,14 @@ from condor_soap.core.ports import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.config import Config
 from condor_soap.core import template, views
 from condor_soap.core.classads import literal, submit_value, to_struct
-from condor_soap.core.constraints import select
+from condor_soap.core.constraints import check as check_constraint, select
 from condor_soap.core.journal import COMMITTING, FileRow, Journal
 from condor_soap.core.policy import Policy, caller
 from condor_soap.core.records import (ActionKind, Attr, AttrType, CommitBatch, FileInfo, HashType,
                                       JobAction, NewJob, TxnRef, Universe)
 from condor_soap.core.staging import BlobCache, Staging, check_name, md5_file
 from condor_soap.core.transactions import TransactionTable
-from condor_soap.errors import AlreadyExists, CondorSoapError, Incomplete, UnknownJob
+from condor_soap.errors import AlreadyExists, CondorSoapError, Incomplete, NotFound, PoolError, UnknownJob
 
 log = logging.getLogger(__name__)
 _HEX = frozenset("0123456789abcdef")
@@ -85,16 +85,18 @@ class ScheddCore:
 
     @contextmanager
     def _backend(self, message: str = "{exc}", *, no_job: Optional[str] = None,
-                 no_file: Optional[str] = None) -> Iterator[None]:
-        """The one translation of backend errors: FAIL with ``message``, or ``no_job`` /
-        ``no_file`` for :class:`NoSuchJob` / :class:`NoSuchFile`; ``{exc}`` in them is
-        replaced by the backend's own text."""
+                 no_file: Optional[str] = None, error: type[CondorSoapError] = PoolError) -> Iterator[None]:
+        """The one translation of backend errors: ``error`` (FAIL on the SOAP wire) with
+        ``message``, or :class:`NotFound` with ``no_job`` / ``no_file`` for
+        :class:`NoSuchJob` / :class:`NoSuchFile`; ``{exc}`` in them is replaced by the
+        backend's own text."""
         try:
             yield
         except BackendError as exc:
-            text = (no_job if isinstance(exc, NoSuchJob) else
-                    no_file if isinstance(exc, NoSuchFile) else None) or message
-            raise CondorSoapError(text.replace("{exc}", str(exc) or "backend failure")) from exc
+            missing = (no_job if isinstance(exc, NoSuchJob) else
+                       no_file if isinstance(exc, NoSuchFile) else None)
+            text = (missing or message).replace("{exc}", str(exc) or "backend failure")
+            raise (NotFound if missing else error)(text) from exc
 
     def recover(self) -> None:
         """Finish commits interrupted by a crash and abort expired transactions."""
@@ -140,6 +142,10 @@ class ScheddCore:
         with self._backend():
             return self.backend.platform()
 
+    def schedd_name(self) -> str:
+        with self._backend():
+            return self.backend.schedd_name()
+
     # transactions (spec §4.3)
     def begin_transaction(self, duration: int) -> TxnRef:
         return self.table.begin(duration)
@@ -179,7 +185,7 @@ class ScheddCore:
     def _apply(self, t: int, batch: CommitBatch) -> None:
         """Apply a journaled batch, then forget the transaction. A backend that applied
         nothing reopens it; any other failure leaves it "committing" for :meth:`recover`."""
-        with self._backend("Failed to commit transaction: {exc}"):
+        with self._backend("Failed to commit transaction: {exc}", error=CondorSoapError):
             try:
                 rejected = self.backend.apply(batch)
             except BackendError:
@@ -332,6 +338,35 @@ class ScheddCore:
             self.policy.check_query(len(ads))
             now = self._now()
             return [self.policy.redact(who, to_struct(ad, now)) for ad in ads]
+
+    def query_jobs(self, constraint: Optional[str], projection: Sequence[str] = (), *,
+                   history: bool = False, limit: int = 0) -> tuple[list[classad2.ClassAd], bool]:
+        """Committed jobs in the queue (or its history) that the caller may see, matching
+        ``constraint``, with ``projection`` (names as given; ``ClusterId``/``ProcId`` may
+        come too) and redacted: (ads, truncated). At most ``limit`` ads, and never more than
+        ``max_jobs_per_query``: past it the first ones come, ``truncated`` True (RESTD's
+        semantics). An unparsable constraint is :class:`InvalidConstraint`."""
+        check_constraint(constraint)
+        who = caller()
+        constraint = constraint if constraint and constraint.strip() else None
+        if who.restricted and not self.policy.users_see_all_jobs:  # let the pool filter and count
+            mine = f"Owner == {classad2.quote(who.user or '')}"
+            constraint = f"({constraint}) && {mine}" if constraint else mine
+        sent = list(projection)
+        if sent and who.restricted and "owner" not in {p.casefold() for p in sent}:
+            sent.append("Owner")
+        cap = min(filter(None, (limit, self.policy.max_jobs_per_query)), default=0)
+        read = self.backend.history if history else self.backend.jobs
+        with self._backend():
+            ads = read(constraint, projection=sent, limit=cap + 1 if cap else 0)
+        ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
+        truncated = 0 < cap < len(ads)
+        del ads[cap or len(ads):]
+        for ad in ads:
+            if len(sent) > len(projection) and "Owner" in ad:
+                del ad["Owner"]
+            self.policy.redact_ad(who, ad)
+        return ads, truncated
 
     def get_job_ad(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[Attr]:
         with self.table.enter(txn, required=False) as t:

@@ -25,7 +25,7 @@ from condor_soap.core.journal import OPEN, Journal
 from condor_soap.core.policy import caller
 from condor_soap.core.records import TxnRef
 from condor_soap.core.staging import Staging
-from condor_soap.errors import CondorSoapError, InvalidTransaction
+from condor_soap.errors import CondorSoapError, InvalidTransaction, LimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class TransactionTable:
         if user is not None and self.max_per_user > 0:
             with self._guard_begin:
                 if self.open_count(user) >= self.max_per_user:
-                    raise CondorSoapError(f"User '{user}' already has {self.max_per_user} open transactions, "
-                                          "the limit (max_transactions_per_user)")
+                    raise LimitExceeded(f"User '{user}' already has {self.max_per_user} open transactions, "
+                                        "the limit (max_transactions_per_user)")
                 return self._begin(duration, user)
         return self._begin(duration, user)
 

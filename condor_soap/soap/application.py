@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
-
-from condor_soap.auth.audit import AuditLog
-from condor_soap.core.policy import ANONYMOUS, WRITE, Caller, Policy, calling, permission
 
 from spyne import Application
 
+from condor_soap.calls import INTERNAL_ERROR, CallRecord, Calls
+from condor_soap.core.policy import ANONYMOUS, Caller
 from condor_soap.environ import CALLER_KEY
 from condor_soap.errors import CondorSoapError, StatusCode
 from condor_soap.soap import convert
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICES = (DaemonCoreService, ScheddService, CollectorService)
-INTERNAL_ERROR = "Internal error"
 
 
 @dataclass(frozen=True)
@@ -35,8 +33,7 @@ class Cores:
 
     schedd: "ScheddCore"
     collector: "CollectorCore"
-    policy: Optional[Policy] = None  # None: no authorization (every caller may call anything)
-    audit: Optional[AuditLog] = None
+    calls: Calls = field(default_factory=Calls)  # default: no authorization, no audit
 
 
 class CondorApplication(Application):
@@ -46,9 +43,9 @@ class CondorApplication(Application):
     :class:`~condor_soap.errors.CondorSoapError` becomes the operation's answer with its code
     and message, any other exception is logged and answered ``FAIL``.
 
-    It is also the one place a call meets its caller: the caller the HTTP layer identified is
-    authorized for the operation (spec §4.1 step 6), bound for the core (:func:`calling`)
-    and, for a WRITE operation, audited with the outcome.
+    Each call runs through :class:`~condor_soap.calls.Calls` with the caller the HTTP layer
+    identified (authorization, the caller bound for the core, the audit of writes); this face
+    only tells the audit line what the request named.
     """
 
     def __init__(self, cores: Cores) -> None:
@@ -59,20 +56,12 @@ class CondorApplication(Application):
         env = getattr(ctx.transport, "req_env", None) or {}
         who: Caller = env.get(CALLER_KEY, ANONYMOUS)
         cores: Cores = ctx.app.config
-        answer = self._call(ctx, who, cores.policy)
-        if cores.audit is not None and permission(ctx.descriptor.name) == WRITE:
-            try:
-                audit_call(cores.audit, ctx, who, answer)
-            except Exception:  # never fail a call for its audit line
-                log.exception("audit of %s", ctx.descriptor.name)
-        return answer
-
-    def _call(self, ctx: Any, who: Caller, policy: Optional[Policy]) -> Any:
+        record = describe(ctx)
         try:
-            if policy is not None:
-                policy.authorize(who, ctx.descriptor.name)
-            with calling(who):
-                return super().call_wrapper(ctx)
+            with cores.calls.call(who, ctx.descriptor.name, "soap", record):
+                answer = super().call_wrapper(ctx)
+                describe_answer(record, ctx, answer)
+                return answer
         except CondorSoapError as err:
             return failure(ctx.descriptor, err.code, err.message, err.result)
         except Exception:
@@ -80,27 +69,30 @@ class CondorApplication(Application):
             return failure(ctx.descriptor, StatusCode.FAIL, INTERNAL_ERROR)
 
 
-def audit_call(audit: AuditLog, ctx: Any, who: Caller, answer: Any) -> None:
-    """One audit line for a WRITE call: who, from where, what, on which jobs, the outcome."""
+def describe(ctx: Any) -> CallRecord:
+    """What the request names, for the audit line: transaction, job, file and bytes sent."""
+    record = CallRecord()
     args = ctx.in_object
-    status = answer if isinstance(answer, m.Status) else getattr(answer, "status", None)
     txn = getattr(args, "transaction", None)
-    txn_id = getattr(txn, "id", None) or None
-    if txn_id is None and isinstance(getattr(answer, "transaction", None), m.Transaction):
-        txn_id = answer.transaction.id  # beginTransaction
-    cluster, job = getattr(args, "clusterId", None), getattr(args, "jobId", None)
+    record.transaction = getattr(txn, "id", None) or None
+    record.cluster, record.job = getattr(args, "clusterId", None), getattr(args, "jobId", None)
     name = ctx.descriptor.name
-    if name == "newCluster":
-        cluster = getattr(answer, "integer", None)
-    elif name == "newJob":
-        job = getattr(answer, "integer", None)
+    if name in ("declareFile", "sendFile"):
+        record.file = getattr(args, "name", None)
     data = getattr(args, "data", None) if name == "sendFile" else None
-    code = getattr(status, "code", None)
-    audit.record("call", user=who.user, auth=who.method, source=who.address, operation=name,
-                 transaction=txn_id, cluster=cluster, job=job,
-                 file=getattr(args, "name", None) if name in ("declareFile", "sendFile") else None,
-                 bytes=sum(map(len, data)) if data else 0,
-                 outcome=getattr(code, "name", code), message=getattr(status, "message", None))
+    record.bytes = sum(map(len, data)) if data else 0
+    return record
+
+
+def describe_answer(record: CallRecord, ctx: Any, answer: Any) -> None:
+    """What the answer names: the new transaction, cluster or job."""
+    name = ctx.descriptor.name
+    if record.transaction is None and isinstance(getattr(answer, "transaction", None), m.Transaction):
+        record.transaction = answer.transaction.id  # beginTransaction
+    if name == "newCluster":
+        record.cluster = getattr(answer, "integer", None)
+    elif name == "newJob":
+        record.job = getattr(answer, "integer", None)
 
 
 def failure(descriptor: Any, code: StatusCode, message: str, result: Optional[Any] = None) -> Any:

@@ -1,0 +1,88 @@
+"""What every REST handler reaches: the cores, the settings, and the checks and answers they
+all share (schedd names, attribute names, projections, JSON replies)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import falcon
+
+from condor_soap.config import Config
+from condor_soap.errors import CondorSoapError, NotFound
+
+if TYPE_CHECKING:
+    from condor_soap.core.collector import CollectorCore
+    from condor_soap.core.schedd import ScheddCore
+
+_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+CHUNK = 1 << 18  # bytes of JSON gathered before a streamed answer writes them
+
+
+class BadRequest(CondorSoapError):
+    """A malformed REST request (bad parameter, body, name): 400 with the reason."""
+
+
+@dataclass(frozen=True)
+class Api:
+    """The cores and settings behind the handlers."""
+
+    schedd: "ScheddCore"
+    collector: "CollectorCore"
+    config: Config
+
+    def check_schedd(self, name: str) -> None:
+        """``DEFAULT`` or this service's schedd; else 404 "Schedd not found: NAME"."""
+        if name != "DEFAULT" and name != self.schedd.schedd_name():
+            raise NotFound(f"Schedd not found: {name}")
+
+
+def is_attribute(name: str) -> bool:
+    return bool(_ATTRIBUTE.match(name))
+
+
+def param(req: falcon.Request, name: str, default: str = "") -> str:
+    """A query parameter, trimmed (RESTD's parser trims)."""
+    value = req.get_param(name)
+    return default if value is None else value.strip()
+
+
+def projection(req: falcon.Request, *extra: str) -> list[str]:
+    """The ``projection`` parameter as lower-cased names (RESTD's form), ``extra`` appended;
+    400 "Invalid attribute(s) in projection: ..." for a name that is not one."""
+    text = param(req, "projection")
+    if not text:
+        return []
+    names = text.split(",")
+    bad = sorted({n for n in names if not is_attribute(n)})
+    if bad:
+        raise BadRequest(f"Invalid attribute(s) in projection: {', '.join(bad)}")
+    return list(dict.fromkeys(n.lower() for n in (*names, *extra)))
+
+
+def json_reply(resp: falcon.Response, value: Any, status: str = falcon.HTTP_200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = json.dumps(value).encode()
+
+
+def stream_reply(resp: falcon.Response, pieces: Iterable[str], header: dict[str, str] | None = None) -> None:
+    """A JSON answer written as it is produced, in chunks of about :data:`CHUNK` bytes."""
+    resp.content_type = falcon.MEDIA_JSON
+    for name, value in (header or {}).items():
+        resp.set_header(name, value)
+    resp.stream = _chunks(pieces)
+
+
+def _chunks(pieces: Iterable[str]) -> Iterator[bytes]:
+    gathered: list[str] = []
+    size = 0
+    for piece in pieces:
+        gathered.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(gathered).encode()
+            gathered, size = [], 0
+    if gathered:
+        yield "".join(gathered).encode()
