@@ -148,6 +148,19 @@ def test_close_spool_moves_job_to_history(make_local, staging, tmp_path):
     assert len(make_local().history()) == 1
 
 
+def test_history_is_bounded_newest_first(make_local, staging):
+    b = make_local(history_size=2)
+    left = []
+    for _ in range(3):
+        c, p = submit(b, staging, "exit 0\n")
+        wait_status(b, c, p, COMPLETED)
+        assert act(b, ActionKind.CLOSE_SPOOL, c, p) == []
+        left.append((c, p))
+    assert [(a["ClusterId"], a["ProcId"]) for a in b.history()] == [left[2], left[1]]
+    [one] = b.history(projection=["JobStatus"], limit=1)
+    assert set(one.keys()) == {"ClusterId", "ProcId", "JobStatus"} and one["ClusterId"] == left[2][0]
+
+
 def test_time_based_leave_in_queue(make_local, staging):
     b = make_local()
     c, p = submit(b, staging, "exit 0\n", LeaveJobInQueue=Expr("JobStatus == 4 && time() - CompletionDate < 1"))
