@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterator, Optional, TypeVar
 
 from condor_soap.auth.audit import AuditLog
 from condor_soap.core.policy import WRITE, Caller, Policy, calling, permission
@@ -20,6 +20,7 @@ from condor_soap.errors import CondorSoapError
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "Internal error"
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,3 +72,15 @@ class Calls:
                                       bytes=record.bytes, outcome=record.outcome, message=record.message)
                 except Exception:  # never fail a call for its audit line
                     log.exception("audit of %s", operation)
+
+    @staticmethod
+    def bound(who: Caller, items: Iterator[T]) -> Iterator[T]:
+        """``items`` produced with ``who`` as the core's caller: a streamed answer is produced
+        after its call returned, one step at a time, each step bound again."""
+        while True:
+            with calling(who):
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+            yield item

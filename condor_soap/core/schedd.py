@@ -426,6 +426,27 @@ class ScheddCore:
                 return
             self._act_in(t, action, "Failed to abort job")
 
+    def act_where(self, kind: ActionKind, constraint: str, reason: Optional[str] = None,
+                  force: bool = False) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Hold, release or remove (``kind``) every committed job matching ``constraint`` that
+        the caller may act on, as one batch: (acted, skipped: the action did not apply)."""
+        check_constraint(constraint)
+        if not constraint.strip():
+            raise CondorSoapError("A constraint is required (\"true\" names every job)")
+        who = caller()
+        if who.restricted:  # only one's own jobs, whatever users_see_all_jobs says
+            constraint = f"({constraint}) && Owner == {classad2.quote(who.user or '')}"
+        with self._backend():
+            ads = self.backend.jobs(constraint, projection=["Owner"])
+        keys = [views.job_key(ad) for ad in ads if not who.restricted or _owner(ad) == who.user]
+        if not keys:
+            return [], []
+        actions = tuple(JobAction(kind, c, p, views.reason_text(reason), force=force) for c, p in keys)
+        with self._backend():
+            rejected = self.backend.apply(CommitBatch(token=uuid.uuid4().hex, actions=actions))
+        skipped = {(a.cluster, a.proc or 0) for a in rejected}
+        return [k for k in keys if k not in skipped], sorted(skipped)
+
     def remove_cluster(self, txn: Optional[TxnRef], cluster: int, reason: Optional[str]) -> None:
         action = JobAction(ActionKind.REMOVE_CLUSTER, cluster, None, views.reason_text(reason))
         failure = "Failed to abort jobs in the cluster"

@@ -32,6 +32,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "GroupedStatus": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/StatusList"}},
     "Config": {"type": "object", "additionalProperties": {"type": "string"}},
     "OpenApi": {"type": "object", "description": "this document"},
+    "Transaction": {"type": "object", "properties": {"id": {"type": "integer"}, "duration": {"type": "integer"}}},
+    "Committed": {"type": "object", "properties": {"id": {"type": "integer"}, "committed": {"type": "boolean"}}},
+    "Cluster": {"type": "object", "properties": {"cluster": {"type": "integer"}}},
+    "JobId": {"type": "object", "properties": {"jobid": {"type": "string"}, "cluster": {"type": "integer"},
+                                               "proc": {"type": "integer"}}},
+    "Submitted": {"type": "object", "properties": {"cluster": {"type": "integer"},
+                                                   "jobids": {"type": "array", "items": {"type": "string"}}}},
+    "Acted": {"type": "object", "properties": {"jobids": {"type": "array", "items": {"type": "string"}},
+                                               "skipped": {"type": "array", "items": {"type": "string"}}}},
+    "Uploaded": {"type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"},
+                                                  "cached": {"type": "boolean"}}},
+    "FileList": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "size": {"type": "integer"}}}},
 }
 
 
