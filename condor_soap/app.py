@@ -52,4 +52,4 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> HttpService
                     max_body=config.max_request_body_size)
     rest = RestFace(Api(schedd, collector, config), calls)
     # REST first: the SOAP face takes any POST
-    return HttpService([rest, soap], auth=auth, on_close=closing.close)
+    return HttpService([rest, soap], auth=auth, on_close=closing.close, on_stop=schedd.changes.close)

@@ -34,6 +34,10 @@ def _auto_bool(value: Any) -> Optional[bool]:
     return _bool(value)
 
 
+def _optional_int(value: Any) -> Optional[int]:
+    return None if value in (None, "") else int(value)
+
+
 def _limit(value: Any) -> int:
     """A count where 0 or a negative number (RESTD's -1) means no limit."""
     return max(0, int(value))
@@ -142,6 +146,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_jobs_per_query", _limit, 10000,
             "most job ads a query returns: more is FAIL for getJobAds, the first ones for the "
             "REST face (as RESTD_MAX_JOBS; 0 or negative = no limit)", "RESTD_MAX_JOBS"),
+    # watching jobs (REST /v1/jobs/watch; each watcher holds one waitress thread)
+    Setting("max_watchers", _optional_int, None,
+            "watch streams at once (each holds one of the threads; more answer 503); below threads; "
+            "default: half the threads"),
+    Setting("watch_interval", float, 2.0, "seconds between polls of the queue while someone watches"),
+    Setting("watch_heartbeat", float, 15.0, "seconds between keep-alive comments on a quiet watch stream"),
+    Setting("watch_max_seconds", float, 300.0,
+            "a watch stream ends after this long (the client reconnects with Last-Event-ID)"),
     # audit
     Setting("audit_log", _optional_str, None,
             "JSON-lines audit log of writes and authentication failures "
@@ -168,6 +180,12 @@ class Config:
             raise ValueError(f"port must be 0..65535, not {self.port}")
         if self.constraint_time_limit <= 0:
             raise ValueError("constraint_time_limit must be > 0")
+        if self.max_watchers is None:
+            self.max_watchers = self.threads // 2
+        if not 0 <= self.max_watchers < self.threads:
+            raise ValueError("max_watchers must be >= 0 and below threads (each watcher holds a thread)")
+        if min(self.watch_interval, self.watch_heartbeat, self.watch_max_seconds) <= 0:
+            raise ValueError("watch_interval, watch_heartbeat and watch_max_seconds must be > 0")
         if self.history_size < 0:
             raise ValueError("history_size must be >= 0")
         if self.threads < 1 or self.max_running_jobs < 1:

@@ -36,6 +36,7 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
 
     def shutdown(signum: int, frame: object) -> None:
         log.info("signal %d: shutting down", signum)
+        app.stop()  # watch streams end now, so waitress's threads drain without waiting
         # waitress's run() treats SystemExit as "stop": it drains its worker threads and returns
         raise SystemExit(0)
 

@@ -35,6 +35,7 @@ from condor_soap.core.records import (ActionKind, Attr, AttrType, CommitBatch, F
                                       JobAction, NewJob, TxnRef, Universe)
 from condor_soap.core.staging import BlobCache, Staging, check_name, md5_file
 from condor_soap.core.transactions import TransactionTable
+from condor_soap.core.watch import JobChanges
 from condor_soap.errors import AlreadyExists, CondorSoapError, Incomplete, NotFound, PoolError, UnknownJob
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class ScheddCore:
         self.table = TransactionTable(self.journal, self.staging, self.clock,
                                       config.max_transaction_duration, backend.release_cluster_ids,
                                       config.max_transactions_per_user)
+        self.changes = JobChanges(lambda: self.backend.jobs(None), config.watch_interval)
         if self.journal.legacy_owners:
             self.table.adopt_legacy_owners()
         self._closed = threading.Event()
@@ -129,6 +131,7 @@ class ScheddCore:
         if self._closed.is_set():
             return
         self._closed.set()
+        self.changes.close()
         if self._reaper is not None:
             self._reaper.join()
         self.journal.close()
@@ -367,6 +370,22 @@ class ScheddCore:
                 del ad["Owner"]
             self.policy.redact_ad(who, ad)
         return ads, truncated
+
+    def visible(self, ads: Sequence[classad2.ClassAd], constraint: Optional[str],
+                projection: Sequence[str] = ()) -> list[classad2.ClassAd]:
+        """Of ``ads`` (shared, left unchanged), those matching ``constraint`` that the caller
+        may see, as :meth:`query_jobs` would answer them: projected and redacted copies."""
+        who = caller()
+        shown = [ad for ad in select(constraint, list(ads)) if self.policy.sees(who, _owner(ad))]
+        if not projection and (who.admin or not self.policy.hide_job_attrs):
+            return shown
+        copies = []
+        for ad in shown:
+            names = ("ClusterId", "ProcId", *projection) if projection else ad.keys()
+            copy = classad2.ClassAd({name: ad.lookup(name) for name in names if name in ad})
+            self.policy.redact_ad(who, copy)
+            copies.append(copy)
+        return copies
 
     def get_job_ad(self, txn: Optional[TxnRef], cluster: int, proc: int) -> list[Attr]:
         with self.table.enter(txn, required=False) as t:

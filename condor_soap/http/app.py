@@ -48,17 +48,20 @@ def request_address(environ: dict, scheme: Optional[str] = None, host: Optional[
 
 
 class HttpService:
-    """The service's WSGI application; ``close()`` runs ``on_close`` (stopping the cores).
+    """The service's WSGI application; ``stop()`` runs ``on_stop`` (ending streams),
+    ``close()`` both and then ``on_close`` (stopping the cores).
 
     ``auth`` establishes callers (None: every caller is the trusted anonymous one, the
     original's model); ``faces`` are asked in order which serves a request.
     """
 
     def __init__(self, faces: Iterable[Face], auth: Optional[Authenticator] = None,
-                 on_close: Callable[[], None] = lambda: None) -> None:
+                 on_close: Callable[[], None] = lambda: None,
+                 on_stop: Callable[[], None] = lambda: None) -> None:
         self._faces = tuple(faces)
         self._auth = auth
         self._on_close = on_close
+        self._on_stop = on_stop
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         face: Optional[Face] = None
@@ -102,7 +105,13 @@ class HttpService:
         return _text(start_response, "401 Unauthorized", "Authentication required\n",
                      [("WWW-Authenticate", c) for c in (INVALID_TOKEN if bearer else CHALLENGE)])
 
+    def stop(self) -> None:
+        """End long-lived answers (watch streams) so the server's threads drain at once;
+        called when shutdown begins, before :meth:`close`."""
+        self._on_stop()
+
     def close(self) -> None:
+        self._on_stop()
         self._on_close()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import falcon
@@ -26,11 +27,15 @@ class BadRequest(CondorSoapError):
 
 @dataclass(frozen=True)
 class Api:
-    """The cores and settings behind the handlers."""
+    """The cores and settings behind the handlers; ``watch_slots`` counts watch streams."""
 
     schedd: "ScheddCore"
     collector: "CollectorCore"
     config: Config
+    watch_slots: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "watch_slots", threading.BoundedSemaphore(self.config.max_watchers or 1))
 
     def check_schedd(self, name: str) -> None:
         """``DEFAULT`` or this service's schedd; else 404 "Schedd not found: NAME"."""

@@ -5,7 +5,7 @@ lower-cased, recursively (RESTD's ``deep_lcasekeys(json.loads(ad.printJson()))``
 C-level string operations, instead of decoding and re-encoding every value in Python. In
 ``printJson`` output every key starts a line (indentation, then ``"name":``) and no string
 value spans lines (a newline in a value is written ``\\n``), so a key is exactly a match of
-:data:`_KEY`. tests/rest/test_classad_json.py proves it equal to the generic path,
+:data:`_KEY`, and line breaks with their indentation are whitespace between tokens. tests/rest/test_classad_json.py proves it equal to the generic path,
 :func:`ad_value`, over generated ads.
 """
 from __future__ import annotations
@@ -16,14 +16,16 @@ from typing import Any
 
 import classad2
 
-_KEY = re.compile(r'(\n *"[^"\\\n]*":)')
+_KEY = re.compile(r'\n *("[^"\\\n]*":)')
+_INDENT = re.compile(r"\n *")
 
 
 def ad_json(ad: classad2.ClassAd) -> str:
-    """``ad`` as JSON text, keys lower-cased (values exactly as HTCondor writes them)."""
+    """``ad`` as one line of JSON text, keys lower-cased (values exactly as HTCondor writes
+    them; the line breaks and indentation ``printJson`` puts between them left out)."""
     parts = _KEY.split(ad.printJson())
     parts[1::2] = map(str.lower, parts[1::2])
-    return "".join(parts)
+    return _INDENT.sub("", "".join(parts))
 
 
 def lower_keys(value: Any) -> Any:

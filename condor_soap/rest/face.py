@@ -23,13 +23,14 @@ from condor_soap.errors import CondorSoapError
 from condor_soap.rest import errors, openapi
 from condor_soap.rest.api import Api
 from condor_soap.rest.reads import ROUTES as READS
+from condor_soap.rest.watch import ROUTES as WATCH
 from condor_soap.rest.writes import ROUTES as WRITES
 from condor_soap.rest.routes import Route
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 PREFIX = "/v1"
-ROUTES: list[Route] = [*READS, *WRITES]
+ROUTES: list[Route] = [*READS, *WRITES, *WATCH]
 
 
 class _Resource:
