@@ -12,7 +12,7 @@ established: the same authorization, caller binding and audit as the SOAP face.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable
 
 import falcon
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 PREFIX = "/v1"
 ROUTES: list[Route] = [*READS, *WRITES, *WATCH]
+ROUTES.append(openapi.route(ROUTES))
 
 
 class _Resource:
@@ -44,11 +45,9 @@ class _Resource:
 class RestFace:
     """RESTD's v1 reads and condor-soap's writes under ``/v1/``."""
 
-    def __init__(self, api: Api, calls: Calls, routes: Optional[Iterable[Route]] = None) -> None:
+    def __init__(self, api: Api, calls: Calls) -> None:
         self.api = api
         self.calls = calls
-        self.routes = list(routes if routes is not None else ROUTES)
-        self.routes.append(openapi.route(self.routes))
         middleware = []
         origins = api.config.cors_origins
         if origins:
@@ -62,7 +61,7 @@ class RestFace:
         self.app.add_error_handler(CondorSoapError, errors.answer)
         self.app.set_error_serializer(errors.serialize)
         by_path: dict[str, list[Route]] = {}
-        for route in self.routes:
+        for route in ROUTES:
             by_path.setdefault(route.path, []).append(route)
         for path, routes in by_path.items():
             self.app.add_route(path, _Resource(self, routes))

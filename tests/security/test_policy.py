@@ -8,6 +8,7 @@ from condor_soap.auth.credentials import UserMap, parse_map_file
 from condor_soap.core import policy
 from condor_soap.core.policy import ANONYMOUS, READ, WRITE, Caller, Policy
 from condor_soap.errors import CondorSoapError
+from condor_soap.rest.face import ROUTES
 from condor_soap.soap.application import SERVICES
 
 SPEC_WRITE = {"beginTransaction", "commitTransaction", "abortTransaction", "extendTransaction", "newCluster",
@@ -26,12 +27,18 @@ def test_permission_per_operation_is_spec_4_2():
 
 def test_token_scopes_per_operation():
     operations = {name for service in SERVICES for name in service.public_methods}
+    # the REST face's routes name SOAP operations where one exists, and a few of their own
+    rest = {route.operation for route in ROUTES}
+    assert rest - operations == {"getJobHistory", "watchJobs", "getConfig", "getOpenApi"}
+    operations |= rest
     assert set(policy.TOKEN_SCOPES) == operations
     for op in operations:
         # condor:/WRITE allows everything, condor:/READ exactly the READ level (insertAd aside)
         assert policy.scope_allows(frozenset({"condor:/WRITE"}), op)
         assert policy.scope_allows(frozenset({"condor:/ADMINISTRATOR"}), op)
         read_level = policy.permission(op) == READ and op != "insertAd"
+        if op == "getConfig":  # the pool's configuration: HTCondor's READ, no compute scope
+            assert not any(policy.scope_allows(frozenset({s}), op) for s in ("compute.read", "compute.create"))
         assert policy.scope_allows(frozenset({"condor:/READ"}), op) is read_level
         assert policy.scope_allows(None, op)  # not a token, or a token without limits
         assert not policy.scope_allows(frozenset(), op)

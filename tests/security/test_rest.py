@@ -4,6 +4,7 @@ from __future__ import annotations
 import requests
 
 from tests.security.conftest import PASSWORDS, submit
+from tests.security.test_tokens import ca, idp, token_service  # noqa: F401 (fixtures)
 
 
 def rest(svc, user=None) -> requests.Session:
@@ -55,3 +56,43 @@ def test_rest_writes_are_audited(serve):
         ("rest", "submit", "SUCCESS"), ("rest", "holdJob", "FAIL")]
     assert lines[0]["user"] == "alice" and lines[0]["cluster"] and lines[0]["transaction"]
     assert (lines[1]["cluster"], lines[1]["job"], lines[1]["message"]) == (999, 0, "Failed to hold job.")
+
+
+def test_a_token_submits_watches_and_fetches_over_rest_with_only_its_scopes(token_service, idp):
+    """The issue's "done when": a test issuer's token, scoped compute.create + compute.read,
+    submits, watches and fetches a job over REST; the job is the same over SOAP; what the
+    token's scopes do not grant (closeSpool: compute.modify) is refused."""
+    import json
+
+    svc = token_service()
+    token = idp.issuer.token("alice", "compute.create compute.read")
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    v1 = svc.url + "v1/"
+    with session.get(v1 + "jobs/watch", params={"constraint": 'RestTag == "tok"'}, stream=True, timeout=60) as watch:
+        assert watch.status_code == 200
+        lines = watch.iter_lines(decode_unicode=True)
+        assert "event: reset" in [next(lines) for _ in range(5)]
+        made = session.post(v1 + "jobs/DEFAULT", json={"cmd": "/bin/echo", "arguments": "scoped",
+                                                       "out": "out.txt", "RestTag": "tok"}, timeout=60)
+        assert made.status_code == 201, made.text
+        jobid = made.json()["jobids"][0]
+        done = None
+        for line in lines:
+            if line.startswith("data: ") and f'"{jobid}"' in line:
+                if json.loads(line[6:])["classad"]["jobstatus"] == 4:
+                    done = line
+                    break
+        assert done, "the watch saw the job complete"
+    cluster, proc = jobid.split(".")
+    assert session.get(v1 + f"jobs/DEFAULT/{cluster}/{proc}/files/out.txt", timeout=30).content == b"scoped\n"
+    assert session.get(v1 + f"jobs/DEFAULT/{cluster}/{proc}/owner", timeout=30).json() == "alice"
+    refused = session.post(v1 + f"jobs/DEFAULT/{cluster}/{proc}/close_spool", timeout=30)
+    assert (refused.status_code, refused.json()["error"]) == (403, "Permission denied")
+    soap = svc.client(token=token)
+    ad = {i.name: i.value for i in soap.getJobAd(None, int(cluster), int(proc)).classAd.item}
+    assert ad["RestTag"] == "tok" and ad["Owner"] == "alice"
+    reader = requests.Session()
+    reader.headers["Authorization"] = f"Bearer {idp.issuer.token('alice', 'compute.read')}"
+    assert reader.post(v1 + "jobs/DEFAULT", json={"cmd": "/bin/true"}, timeout=30).status_code == 403
+    assert reader.get(v1 + "config", timeout=30).status_code == 403  # condor:/READ, not a compute scope
