@@ -289,7 +289,10 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             ads = self._schedd(lambda s: s.history(sent, wanted, match=asked or -1), "Could not read the history")
         else:
             ads = self._schedd(lambda s: s.query(sent, wanted, limit=asked or -1), "Could not read the queue")
-        views = [view for view in map(self._client_view, ads) if view is not None]
+        # a job the service did not queue, when no client id differs from a real one, is seen as is
+        plain = not self._state.ids
+        views = [ad if plain and subm.TOKEN_ATTR not in ad else self._client_view(ad) for ad in ads]
+        views = [view for view in views if view is not None]
         if local:
             views = select(constraint, views)
         if wanted:

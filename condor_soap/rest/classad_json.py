@@ -16,16 +16,17 @@ from typing import Any
 
 import classad2
 
-_KEY = re.compile(r'\n *("[^"\\\n]*":)')
+_KEY = re.compile(r'(\n *"[^"\\\n]*":)')
 _INDENT = re.compile(r"\n *")
 
 
-def ad_json(ad: classad2.ClassAd) -> str:
-    """``ad`` as one line of JSON text, keys lower-cased (values exactly as HTCondor writes
-    them; the line breaks and indentation ``printJson`` puts between them left out)."""
+def ad_json(ad: classad2.ClassAd, one_line: bool = False) -> str:
+    """``ad`` as JSON text, keys lower-cased, values exactly as HTCondor writes them;
+    ``one_line``: without the line breaks and indentation ``printJson`` puts between them."""
     parts = _KEY.split(ad.printJson())
     parts[1::2] = map(str.lower, parts[1::2])
-    return _INDENT.sub("", "".join(parts))
+    text = "".join(parts)
+    return _INDENT.sub("", text) if one_line else text
 
 
 def lower_keys(value: Any) -> Any:

@@ -45,7 +45,7 @@ def _job(ad: classad2.ClassAd, keep: list[str]) -> tuple[str, str]:
         for name in ("clusterid", "procid"):
             if name not in keep and name in ad:
                 del ad[name]
-    return job_id, f'{{"jobid": "{job_id}", "classad": {ad_json(ad)}}}'
+    return job_id, f'{{"jobid": "{job_id}", "classad": {ad_json(ad, one_line=True)}}}'
 
 
 class _Stream:
