@@ -9,9 +9,10 @@ four-attribute projection times (median of ``--repeat``):
 * baseline: ``Schedd.query(constraint[, projection])`` in this process;
 * REST: ``GET /v1/jobs/DEFAULT?constraint=...[&projection=...]``, the whole body read;
 
-then prints both, their ratio (REST / baseline), the body size, and the service's peak RSS
-growth during one REST answer next to this process's RSS growth for one raw query (the ads
-themselves, which both hold). The jobs are removed at the end, also on failure.
+then prints both, their ratio (REST / baseline) and the body size; and the service's peak RSS
+growth during its first full answer next to this process's RSS growth for its first raw
+query (the ads themselves, which both hold): streamed, the JSON adds nothing that grows with
+the answer. The jobs are removed at the end, also on failure.
 
     .venv/bin/python bench/bench_rest_jobs.py [--jobs 10000] [--repeat 5] [--quick]
 """
@@ -20,16 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
-from typing import Callable
 
 import requests
+from bench_constraint import timed  # bench/ is this script's own folder
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL = ROOT / "tests" / "pool" / "pool.sh"
@@ -43,15 +42,6 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
-
-
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -76,12 +66,20 @@ def main() -> None:
     try:
         submit = htcondor2.Submit({"executable": "/bin/true", "hold": "true", "+RestBenchRun": f'"{run}"'})
         schedd.submit(submit, count=args.jobs)
+        mine = rss_kib(os.getpid())
+        ads = schedd.query(constraint)  # the first query of this process: what the ads cost
+        query_growth = rss_kib(os.getpid()) - mine
+        del ads
         with tempfile.TemporaryDirectory() as state:
             service = subprocess.Popen([sys.executable, "-m", "condor_soap", "serve", "--backend", "htcondor",
                                         "--port", "0", "--state-dir", state, "--max-jobs-per-query", "0"],
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             url = re.search(r"serving on (http://\S+/)", service.stdout.readline()).group(1) + "v1/jobs/DEFAULT"
             session = requests.Session()
+            before = rss_kib(service.pid)  # the service's first answer, as the raw query's above
+            reset_peak(service.pid)
+            body = len(session.get(url, params={"constraint": constraint}, timeout=600).content)
+            service_growth = rss_kib(service.pid, "VmHWM") - before
             print(f"{args.jobs} held jobs on the real pool (htcondor backend), median of {args.repeat}")
             print(f"{'answer':<22} {'htcondor2 s':>12} {'REST s':>8} {'ratio':>6} {'body MB':>8}")
             for label, projection in (("full ads", []), ("4-attribute projection", PROJECTION)):
@@ -89,19 +87,11 @@ def main() -> None:
                 got = session.get(url, params=params, timeout=600)
                 assert got.status_code == 200 and len(got.json()) == args.jobs, (got.status_code, got.text[:200])
                 assert len(schedd.query(constraint, projection)) == args.jobs
-                raw = median_time(lambda: schedd.query(constraint, projection), args.repeat)
-                rest = median_time(lambda: session.get(url, params=params, timeout=600).content, args.repeat)
+                raw = timed(lambda: schedd.query(constraint, projection), args.repeat)
+                rest = timed(lambda: session.get(url, params=params, timeout=600).content, args.repeat)
                 print(f"{label:<22} {raw:>12.3f} {rest:>8.3f} {rest / raw:>6.2f} {len(got.content) / 1e6:>8.1f}")
-            before = rss_kib(service.pid)
-            reset_peak(service.pid)
-            session.get(url, params={"constraint": constraint}, timeout=600).content
-            service_growth = rss_kib(service.pid, "VmHWM") - before
-            mine = rss_kib(os.getpid())
-            ads = schedd.query(constraint)
-            query_growth = rss_kib(os.getpid()) - mine
-            del ads
-            print(f"memory: service peak RSS +{service_growth / 1024:.0f} MiB during one full-ads answer; "
-                  f"a raw query's ads: +{query_growth / 1024:.0f} MiB in this process")
+            print(f"memory: the service's first full answer ({body / 1e6:.1f} MB of JSON) raised its peak RSS by "
+                  f"{service_growth / 1024:.0f} MiB; the first raw query's ads took {query_growth / 1024:.0f} MiB here")
     finally:
         if service is not None:
             service.terminate()

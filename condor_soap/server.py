@@ -42,7 +42,7 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
 
     previous = {sig: signal.signal(sig, shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
     print(f"condor-soap {config.backend} backend serving on {url} "
-          f"(WSDL: {url}condorSchedd.wsdl, {url}condorCollector.wsdl)", file=out, flush=True)
+          f"(WSDL: {url}condorSchedd.wsdl, {url}condorCollector.wsdl; REST: {url}v1/)", file=out, flush=True)
     try:
         server.run()
     finally:

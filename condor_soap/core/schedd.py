@@ -362,13 +362,15 @@ class ScheddCore:
         read = self.backend.history if history else self.backend.jobs
         with self._backend():
             ads = read(constraint, projection=sent, limit=cap + 1 if cap else 0)
-        ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
+        if who.restricted:
+            ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
         truncated = 0 < cap < len(ads)
         del ads[cap or len(ads):]
-        for ad in ads:
-            if len(sent) > len(projection) and "Owner" in ad:
-                del ad["Owner"]
-            self.policy.redact_ad(who, ad)
+        if len(sent) > len(projection) or (self.policy.hide_job_attrs and not who.admin):
+            for ad in ads:
+                if len(sent) > len(projection) and "Owner" in ad:
+                    del ad["Owner"]
+                self.policy.redact_ad(who, ad)
         return ads, truncated
 
     def visible(self, ads: Sequence[classad2.ClassAd], constraint: Optional[str],

@@ -5,8 +5,9 @@ lower-cased, recursively (RESTD's ``deep_lcasekeys(json.loads(ad.printJson()))``
 C-level string operations, instead of decoding and re-encoding every value in Python. In
 ``printJson`` output every key starts a line (indentation, then ``"name":``) and no string
 value spans lines (a newline in a value is written ``\\n``), so a key is exactly a match of
-:data:`_KEY`, and line breaks with their indentation are whitespace between tokens. tests/rest/test_classad_json.py proves it equal to the generic path,
-:func:`ad_value`, over generated ads.
+:data:`_KEY`, and line breaks with their indentation are whitespace between tokens.
+tests/rest/test_classad_json.py proves it equal to the generic path, :func:`ad_value`, over
+generated ads.
 """
 from __future__ import annotations
 

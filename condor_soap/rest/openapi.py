@@ -14,7 +14,8 @@ from condor_soap.rest.routes import PATH_FIELD, Reply, Route
 _AD = {"type": "object", "description": "A ClassAd in HTCondor's JSON form, attribute names lower-cased; "
                                          "an expression is a string \"/Expr(...)/\"", "additionalProperties": True}
 _JOB = {"type": "object", "required": ["jobid", "classad"],
-        "properties": {"jobid": {"type": "string", "example": "123.0"}, "classad": {"$ref": "#/components/schemas/ClassAd"}}}
+        "properties": {"jobid": {"type": "string", "example": "123.0"},
+                       "classad": {"$ref": "#/components/schemas/ClassAd"}}}
 _STATUS = {"type": "object", "required": ["name", "type", "classad"],
            "properties": {"name": {"type": "string", "nullable": True}, "type": {"type": "string", "nullable": True},
                           "classad": {"$ref": "#/components/schemas/ClassAd"}}}

@@ -342,7 +342,10 @@ def download(api: Api, req: falcon.Request, resp: falcon.Response, record: CallR
     resp.accept_ranges = "bytes"
     if req.range is not None and size:
         first, last = req.range
-        start, end = (max(size + first, 0), size - 1) if first < 0 else (first, size - 1 if last < 0 else min(last, size - 1))
+        if first < 0:  # bytes=-n: the last n bytes
+            start, end = max(size + first, 0), size - 1
+        else:
+            start, end = first, size - 1 if last < 0 else min(last, size - 1)
         if start >= size or start > end:
             raise falcon.HTTPRangeNotSatisfiable(size)
         resp.status = falcon.HTTP_206
@@ -354,7 +357,8 @@ def download(api: Api, req: falcon.Request, resp: falcon.Response, record: CallR
     resp.stream = Calls.bound(who, _read(api, txn, cluster, proc, name, start, end + 1))
 
 
-def _read(api: Api, txn: Optional[TxnRef], cluster: int, proc: int, name: str, start: int, stop: int) -> Iterator[bytes]:
+def _read(api: Api, txn: Optional[TxnRef], cluster: int, proc: int, name: str, start: int,
+          stop: int) -> Iterator[bytes]:
     offset = start
     while offset < stop:
         data = api.schedd.get_file(txn, cluster, proc, name, offset, min(CHUNK, stop - offset))

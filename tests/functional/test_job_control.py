@@ -16,8 +16,8 @@ def proxy(service):
     return schedd_client(service.url)
 
 
-def submit_sleepers(proxy, owner: str, count: int = 1) -> tuple[int, list[int]]:
-    """Commit ``count`` long-running jobs in one new cluster."""
+def submit_sleepers(proxy, owner: str, count: int = 1, extra: tuple = ()) -> tuple[int, list[int]]:
+    """Commit ``count`` long-running jobs in one new cluster, with the ``extra`` items."""
     txn = proxy.beginTransaction(120).transaction
     cluster = proxy.newCluster(txn).integer
     procs = []
@@ -29,7 +29,8 @@ def submit_sleepers(proxy, owner: str, count: int = 1) -> tuple[int, list[int]]:
         assert proxy.sendFile(txn, cluster, proc, "sleeper.sh", 0, SLEEPER).code == "SUCCESS"
         # zeep reads an empty <value></value> (Arguments "") as None; send it back as ""
         items = [{"name": i.name, "type": i.type, "value": i.value or ""} for i in template.classAd.item]
-        assert proxy.submit(txn, cluster, proc, {"item": items}).status.code == "SUCCESS"
+        answer = proxy.submit(txn, cluster, proc, {"item": items + list(extra)})
+        assert answer.status.code == "SUCCESS", answer.status.message
         procs.append(proc)
     assert proxy.commitTransaction(txn).code == "SUCCESS"
     proxy.requestReschedule()
