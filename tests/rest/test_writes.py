@@ -139,6 +139,11 @@ def test_hold_release_remove(rest, service):
     again = rest.post("jobs/DEFAULT/hold", json={"constraint": f'RestTag == "{tag}"'}).json()
     assert again["jobids"] == [] and len(again["skipped"]) == 3
     assert rest.post("jobs/DEFAULT/hold", json={"constraint": ""}).status_code == 400
+    released = rest.post("jobs/DEFAULT/release", json={"constraint": f'RestTag == "{tag}" && ProcId > 0'}).json()
+    assert sorted(released["jobids"]) == [f"{cluster}.1", f"{cluster}.2"]
+    wait_status(rest, f"{cluster}.2", {IDLE, 2})
+    assert rest.post(f"jobs/DEFAULT/{cluster}/1/hold").status_code == 200
+    wait_status(rest, f"{cluster}.1", {HELD})
     # in a transaction: recorded, applied at commit
     txn = rest.post("transactions", json={"duration": 60}).json()["id"]
     assert rest.post(f"jobs/DEFAULT/{cluster}/1/release", params={"transaction": txn}).status_code == 200
@@ -148,6 +153,8 @@ def test_hold_release_remove(rest, service):
     assert rest.delete(f"jobs/DEFAULT/{cluster}/1", params={"reason": "one"}).status_code == 200
     wait_for(lambda: rest.get(f"jobs/DEFAULT/{cluster}/1").status_code == 404
              or status_of(rest, f"{cluster}.1") == REMOVED, 60, 0.5, "job 1 removed")
+    removed = rest.post("jobs/DEFAULT/remove", params={"constraint": f'RestTag == "{tag}" && ProcId == 2'}).json()
+    assert removed["jobids"] == [f"{cluster}.2"]
     assert rest.delete(f"jobs/DEFAULT/{cluster}").status_code == 200
     wait_for(lambda: all(j["classad"]["jobstatus"] == REMOVED for j in rest.json(f"jobs/DEFAULT/{cluster}")),
              60, 0.5, "the cluster removed")
@@ -162,6 +169,7 @@ def test_hold_release_remove(rest, service):
     ("jobs/DEFAULT/999999/0/hold", {}, 400, "Failed to hold job."),
     ("transactions/12345/commit", {}, 404, "Invalid transaction"),
     ("transactions", {"json": {"duration": "long"}}, 400, "duration:"),
+    ("jobs/DEFAULT/remove", {"params": {"constraint": "ProcId =="}}, 400, "Invalid constraint"),
 ])
 def test_write_errors(rest, path, kwargs, code, message):
     response = rest.post(path, **kwargs)
