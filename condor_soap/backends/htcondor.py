@@ -279,7 +279,8 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         else:
             constraint = None
         sent = "true" if local or constraint is None else constraint
-        wanted = list(projection)
+        # judged here, the constraint needs every attribute it names: no projection then
+        wanted = [] if local else list(projection)
         if wanted:  # what the client view needs, then dropped again
             have = {name.casefold() for name in wanted}
             wanted += [n for n in _VIEW_ATTRS if n.casefold() not in have]

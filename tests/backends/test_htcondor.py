@@ -113,6 +113,10 @@ def test_alias_race(make_htcondor, staging, real_pool):
         assert not [a for a in hb.jobs() if a.get("ForeignTest") is True and a["ClusterId"] == first]
         assert [(a["ClusterId"], a["ProcId"]) for a in hb.jobs(f"ClusterId == {first} && ProcId == 2")] == \
             [(first, 2)]
+        # judged here with aliases: the constraint sees every attribute, whatever the projection
+        [projected] = hb.jobs(f'ClusterId == {first} && Tag == "first" && ProcId == 2', projection=["Arguments"],
+                              limit=5)
+        assert (projected["ProcId"], projected["Arguments"]) == (2, "2")
         assert {f.name for f in hb.list_spool(first, 2)} >= {"in.txt", "job.sh"}
         assert spool_text(hb, first, 2, "in.txt") == "in 2\n"
         # output, actions and closeSpool with the client's ids
