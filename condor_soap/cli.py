@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Optional, Sequence
 
-from condor_soap import __version__
+from condor_soap import __version__, logs
 from condor_soap.client import cli as client_cli
 from condor_soap.config import Config
 
@@ -15,9 +14,14 @@ from condor_soap.config import Config
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="condor-soap", description="HTCondor's SOAP API as a service.")
     parser.add_argument("--version", action="version", version=f"condor-soap {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="logging level (default: INFO)")
+    parser.add_argument("--log-level", dest="global_log_level", default="INFO",
+                        help="logging level of every command (default: INFO; "
+                             "'serve --log-level' overrides it)")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser("serve", help="run the SOAP service")
+    serve_parser = commands.add_parser(
+        "serve", help="run the SOAP service", usage="condor-soap serve [options]",
+        description="Serve HTCondor's SOAP API (both WSDLs, every operation) over HTTP. Every option "
+                    "is also a keyword of condor_soap.Config; the table is condor_soap/config.py.")
     Config.add_arguments(serve_parser)
     wsdl_parser = commands.add_parser("wsdl", help="write condorSchedd.wsdl and condorCollector.wsdl")
     wsdl_parser.add_argument("directory")
@@ -35,8 +39,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     token_parser.add_argument("--delete", action="store_true", help="revoke the user's token")
     client_cli.add_commands(commands)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve" and args.log_level is None:
+        args.log_level = args.global_log_level
+    try:
+        config = Config.from_namespace(args) if args.command == "serve" else None
+    except ValueError as exc:
+        serve_parser.error(str(exc))
+    logs.configure(config.log_level if config else args.global_log_level,
+                   config.log_format if config else "text")
     if hasattr(args, "client_command"):
         return client_cli.run(args)
 
@@ -48,12 +58,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if args.command in ("passwd", "token"):
         return _credentials(args)
-    try:
-        config = Config.from_namespace(args)
-    except ValueError as exc:
-        parser.error(str(exc))
     from condor_soap.server import serve
 
+    assert config is not None
     serve(config)
     return 0
 
