@@ -1,6 +1,6 @@
 """Every operation call, whichever face it came through: the caller authorized for the
-operation, bound for the core (:func:`~condor_soap.core.policy.calling`) and, for a WRITE
-operation, one audit line with the outcome.
+operation, bound for the core (:func:`~condor_soap.core.policy.calling`), counted in the
+metrics with its outcome and duration and, for a WRITE operation, one audit line.
 
 The faces translate only; what a call *is* (who may make it, what is recorded about it) lives
 here once. Operations are named as the SOAP operations where one exists (``getJobAds``,
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Iterator, Optional, TypeVar
 
 from condor_soap.auth.audit import AuditLog
 from condor_soap.core.policy import WRITE, Caller, Policy, calling, permission
 from condor_soap.errors import CondorSoapError
+from condor_soap.metrics import Metrics
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "Internal error"
@@ -38,11 +40,14 @@ class CallRecord:
 
 class Calls:
     """Runs operation calls for every face. ``policy`` None: no authorization (every caller
-    may call anything); ``audit`` None: nothing recorded."""
+    may call anything); ``audit`` None: no audit lines; ``metrics``: the application's
+    (default: a registry of its own)."""
 
-    def __init__(self, policy: Optional[Policy] = None, audit: Optional[AuditLog] = None) -> None:
+    def __init__(self, policy: Optional[Policy] = None, audit: Optional[AuditLog] = None,
+                 metrics: Optional[Metrics] = None) -> None:
         self.policy = policy
         self.audit = audit
+        self.metrics = metrics or Metrics()
 
     @contextlib.contextmanager
     def call(self, who: Caller, operation: str, face: str,
@@ -52,6 +57,7 @@ class Calls:
         A :class:`CondorSoapError` (or any exception) escaping the body is the outcome;
         ``record`` may arrive filled with what the request names."""
         record = record or CallRecord()
+        started = time.perf_counter()
         try:
             if self.policy is not None:
                 self.policy.authorize(who, operation)
@@ -64,6 +70,7 @@ class Calls:
             record.outcome, record.message = "FAIL", INTERNAL_ERROR
             raise
         finally:
+            self.metrics.call(face, operation, record.outcome, time.perf_counter() - started)
             if self.audit is not None and permission(operation) == WRITE:
                 try:
                     self.audit.record("call", user=who.user, auth=who.method, source=who.address, face=face,

@@ -12,6 +12,7 @@ from condor_soap.app import build_backend, create_app
 from condor_soap.config import Config
 
 log = logging.getLogger("condor_soap")
+TRANSPORT_CEILING = 2  # waitress's own body limit, in multiples of max_request_body_size
 
 
 def serve(config: Config, out: TextIO = sys.stdout) -> None:
@@ -23,7 +24,10 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
         host=config.host,
         port=config.port,
         threads=config.threads,
-        max_request_body_size=config.max_request_body_size,
+        # The application refuses a body over max_request_body_size with a message naming the
+        # setting (a SOAP Fault); waitress, which reads a whole body before the application
+        # sees it, cuts off only bodies over twice that, unread, with its own 413.
+        max_request_body_size=TRANSPORT_CEILING * config.max_request_body_size,
         ident="condor-soap",
         # waitress trusts no proxy itself (it would rewrite REMOTE_ADDR); with trusted_proxies
         # the service judges X-Forwarded-* per peer (http/identity.py), so waitress keeps them

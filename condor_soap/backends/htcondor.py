@@ -157,6 +157,17 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
                     raise
         raise AssertionError("unreachable")
 
+    def check(self) -> None:
+        """Locate the schedd afresh and ping it for WRITE: the collector answers, the schedd
+        answers, and it lets this service's identity submit."""
+        self._forget()
+        ad = self._schedd_ad()
+        with self._failures(f"The schedd {ad.get('Name')} does not answer a ping"):
+            answer = htcondor2.ping(ad, "WRITE")
+        if answer.get("AuthorizationSucceeded") is not True:
+            raise BackendError(f"The schedd {ad.get('Name')} refuses WRITE to this service's identity "
+                               f"({answer.get('MyRemoteUserName', 'unknown')})")
+
     # identity
     def version(self) -> str:
         return str(self._schedd_ad()["CondorVersion"])

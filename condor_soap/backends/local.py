@@ -330,6 +330,13 @@ class LocalBackend:
                 table[setting.knob] = ", ".join(value) if isinstance(value, tuple) else str(value)
         return table
 
+    def check(self) -> None:
+        """The pool is this process: ready while it is open and its job runner runs."""
+        if self._closed:
+            raise BackendError("The local backend is closed")
+        if not self._runner.alive:
+            raise BackendError("The local backend's job runner has stopped; jobs would not run")
+
     def close(self) -> None:
         """Stop the runner (running jobs are killed and put back to idle), close the database."""
         if self._closed:

@@ -63,6 +63,11 @@ class Runner:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """True while the scheduling loop runs."""
+        return self._thread.is_alive()
+
     def wake(self) -> None:
         try:
             os.write(self._wake_w, b"x")

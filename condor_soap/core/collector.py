@@ -13,6 +13,7 @@ from condor_soap.core.constraints import check as check_constraint
 from condor_soap.core.policy import SECRET_KNOB
 from condor_soap.core.records import AdType, Attr
 from condor_soap.errors import CondorSoapError, PoolError
+from condor_soap.metrics import Metrics
 
 #: condor_status's query types (RESTD's ``query``): a collector ad type, or ads of any type
 #: with this MyType where the port has no type of its own.
@@ -33,9 +34,11 @@ _UNPARSABLE = "Failed to parse the ClassAdStruct"
 class CollectorCore:
     """``insertAd`` and the ``query*Ads`` family over a backend's collector. Thread-safe."""
 
-    def __init__(self, backend: Backend, clock: Optional[Callable[[], float]] = None) -> None:
+    def __init__(self, backend: Backend, clock: Optional[Callable[[], float]] = None,
+                 metrics: Optional[Metrics] = None) -> None:
         self.backend = backend
         self.clock = clock or time.time
+        self.metrics = metrics or Metrics()
 
     def insert_ad(self, ad_type: AdType, ad: Optional[list[Attr]]) -> str:
         """Store an ad; returns the success message ("New ad inserted" / "Updated ad")."""
@@ -47,6 +50,7 @@ class CollectorCore:
         except BackendError as exc:
             # The original gave the same text whether the ad was refused or unhashable.
             log.info("insertAd refused: %s", exc)
+            self.metrics.backend_error()
             raise CondorSoapError(_UNPARSABLE) from exc
         return "New ad inserted" if new else "Updated ad"
 
@@ -54,8 +58,15 @@ class CollectorCore:
         """Ads of one type (None = any); errors give an empty list (no Status on the wire)."""
         try:
             ads = self.backend.query_ads(ad_type, constraint or None)
-        except Exception:  # no Status on the wire: any failure is an empty answer (spec §4.4)
-            log.warning("collector query failed", exc_info=True)
+        except BackendError as exc:  # no Status on the wire: a failure is an empty answer (spec §4.4)
+            log.warning("collector query failed: %s", exc)
+            self.metrics.backend_error()
+            return []
+        except CondorSoapError as exc:  # the client's constraint (too costly to judge)
+            log.warning("collector query refused: %s", exc.message)
+            return []
+        except Exception:
+            log.exception("collector query failed")
             return []
         now = int(self.clock())
         return [to_struct(ad, now) for ad in ads]

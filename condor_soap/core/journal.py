@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Iterator, Optional
@@ -38,7 +39,9 @@ CREATE TABLE IF NOT EXISTS file (
     UNIQUE (txn, cluster, proc, name));
 CREATE TABLE IF NOT EXISTS action (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, txn INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
+BUSY_TIMEOUT_MS = 5000  # sqlite3.connect's default: how long a statement waits for a lock
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Journal:
     """SQLite store of open transactions. Thread-safe."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -143,6 +147,31 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    # health and figures
+    def check_writable(self, timeout: float) -> None:
+        """Commit one durable write now, waiting at most ``timeout`` seconds for another
+        writer's lock; raises :class:`sqlite3.Error` or :class:`OSError` if it cannot."""
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {max(1, int(timeout * 1000))}")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (time.time(),))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def figures(self) -> tuple[int, int, int]:
+        """(open transactions, committing transactions, bytes received into declared files)."""
+        states = dict(self._all("SELECT state, COUNT(*) FROM txn GROUP BY state"))
+        received = sum(end - start for (ranges,) in self._all("SELECT ranges FROM file")
+                       for start, end in json.loads(ranges))
+        return states.get(OPEN, 0), states.get(COMMITTING, 0), received
 
     # transactions
     def add_txn(self, txn: int, duration: int, deadline: float, owner: Optional[str] = None) -> bool:

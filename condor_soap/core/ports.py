@@ -90,5 +90,10 @@ class Backend(Protocol):
         """The pool's configuration (HTCondor knob -> value), or that of the running
         ``daemon`` (collector, master, negotiator, schedd, startd)."""
 
+    def check(self) -> None:
+        """Contact the pool now, cheaply (the readiness check: ``GET /readyz``); raise
+        :class:`BackendError` with the reason if it cannot take work. The caller bounds the
+        time it waits, so a hung contact costs a thread, not a request."""
+
     def close(self) -> None:
         """Stop background work and release resources."""

@@ -27,6 +27,7 @@ import classad2
 from condor_soap.core.ports import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.config import Config
 from condor_soap.core import template, views
+from condor_soap.core.health import Readiness
 from condor_soap.core.classads import literal, submit_value, to_struct
 from condor_soap.core.constraints import check as check_constraint, select
 from condor_soap.core.journal import COMMITTING, FileRow, Journal
@@ -37,6 +38,7 @@ from condor_soap.core.staging import BlobCache, Staging, check_name, md5_file
 from condor_soap.core.transactions import TransactionTable
 from condor_soap.core.watch import JobChanges
 from condor_soap.errors import AlreadyExists, CondorSoapError, Incomplete, NotFound, PoolError, UnknownJob
+from condor_soap.metrics import Metrics, StateFigures
 
 log = logging.getLogger(__name__)
 _HEX = frozenset("0123456789abcdef")
@@ -51,14 +53,16 @@ class ScheddCore:
     """
 
     def __init__(self, config: Config, backend: Backend, clock: Optional[Callable[[], float]] = None,
-                 *, reap_interval: Optional[float] = 1.0) -> None:
+                 *, reap_interval: Optional[float] = 1.0, metrics: Optional[Metrics] = None) -> None:
         self.config = config
         self.backend = backend
+        self.metrics = metrics or Metrics()
         self.clock = clock or time.time
         self.journal = Journal(os.path.join(config.state_dir, "journal.sqlite3"))
         self.staging = Staging(os.path.join(config.state_dir, "staging"))
         self.blobs = BlobCache(os.path.join(config.state_dir, "blobs"), config.blob_cache_bytes)
         self.policy = Policy.from_config(config)
+        self.readiness = Readiness(self.journal, backend)
         self.table = TransactionTable(self.journal, self.staging, self.clock,
                                       config.max_transaction_duration, backend.release_cluster_ids,
                                       config.max_transactions_per_user)
@@ -97,6 +101,8 @@ class ScheddCore:
         except BackendError as exc:
             missing = (no_job if isinstance(exc, NoSuchJob) else
                        no_file if isinstance(exc, NoSuchFile) else None)
+            if missing is None:
+                self.metrics.backend_error()
             text = (missing or message).replace("{exc}", str(exc) or "backend failure")
             raise (NotFound if missing else error)(text) from exc
 
@@ -126,6 +132,11 @@ class ScheddCore:
                 self.recover()
             except Exception:
                 log.exception("transaction reaper")
+
+    def figures(self) -> StateFigures:
+        """The journal's state now, for the gauges of :mod:`condor_soap.metrics`."""
+        open_txns, committing, staged = self.journal.figures()
+        return StateFigures(open_txns, committing, staged)
 
     def close(self) -> None:
         if self._closed.is_set():
@@ -188,11 +199,14 @@ class ScheddCore:
     def _apply(self, t: int, batch: CommitBatch) -> None:
         """Apply a journaled batch, then forget the transaction. A backend that applied
         nothing reopens it; any other failure leaves it "committing" for :meth:`recover`."""
-        with self._backend("Failed to commit transaction: {exc}", error=CondorSoapError):
+        with self._backend("Failed to commit transaction: {exc}", error=CondorSoapError), self.metrics.commit():
             try:
                 rejected = self.backend.apply(batch)
             except BackendError:
                 self.journal.reopen(t)
+                raise
+            except Exception:  # left "committing" for recover(); still a backend failure
+                self.metrics.backend_error()
                 raise
         self._crash_at("commit-after-apply")
         for action in rejected:

@@ -95,6 +95,14 @@ class RestFace:
                                                      ("Content-Length", str(len(body)))], exc_info)
         return [body]
 
+    @staticmethod
+    def body_too_large(start_response: StartResponse, message: str) -> list[bytes]:
+        """413 with the JSON error body, for a request refused unread for its size."""
+        body = errors.error_body(message, "FAIL")
+        start_response("413 Content Too Large", [("Content-Type", "application/json"),
+                                                 ("Content-Length", str(len(body)))])
+        return [body]
+
     # errors nothing else answered
     @staticmethod
     def _falcon_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: Any) -> None:

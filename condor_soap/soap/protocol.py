@@ -14,9 +14,12 @@ protocol keeps only the checks gSOAP made:
 Children match by local name, so qualified and unqualified children both work; unknown
 children are skipped; ``xsi:type`` is ignored (SOAP::Lite sends it on every element).
 
-Hostile input (tests/hostile): the parser never loads a DTD, resolves no entity and touches no
-network (Spyne's defaults, kept); libxml2's entity amplification limit stays on although
-``huge_tree`` is set. On top of that an envelope must be exactly one SOAP 1.1 ``Envelope``
+Hostile input (tests/hostile): a document type declaration is refused before the document is
+parsed (:func:`check_prolog`; SOAP 1.1 §3: "A SOAP message MUST NOT contain a Document Type
+Declaration"), so no DTD, entity declaration or entity expansion ever reaches the parser
+proper; the parser also loads no DTD, resolves no entity and touches no network (Spyne's
+defaults, kept). The body's size is bounded before it is read (``max_request_body_size``,
+checked by the HTTP layer). On top of that an envelope must be exactly one SOAP 1.1 ``Envelope``
 with one ``Body`` whose first child is the operation (further children only as ``id``-bearing
 multiRef targets), nest at most :data:`MAX_DEPTH` elements, and ``href`` references are
 resolved here, without recursion, refusing cycles and chains longer than
@@ -26,8 +29,9 @@ reading is logged and answered with a ``Server`` Fault, never a bare HTTP 500.
 from __future__ import annotations
 
 import binascii
+import codecs
 import logging
-from typing import Any
+from typing import Any, Iterable, Optional, Union
 
 from lxml import etree
 from spyne.error import Fault, ValidationError
@@ -43,18 +47,57 @@ MAX_HREF_CHAIN = 32
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 
 
-LOGGED_REQUEST_CHARS = 2000
+DTD_REFUSED = ("A SOAP message must not contain a document type declaration (SOAP 1.1 §3): "
+               "DTDs and entity declarations are refused")
+_PROLOG_CHUNK = 1 << 16
 
 
-def _shorten_logged_request(record: logging.LogRecord) -> bool:
-    """Spyne logs the whole request when it is not XML; keep only its start."""
-    if isinstance(record.args, tuple):
-        record.args = tuple(arg[:LOGGED_REQUEST_CHARS] if isinstance(arg, (str, bytes)) else arg
-                            for arg in record.args)
-    return True
+class _Stop(Exception):
+    """Raised by :class:`_Prolog` to end the prolog scan."""
+
+    def __init__(self, doctype: bool) -> None:
+        super().__init__()
+        self.doctype = doctype
 
 
-logging.getLogger("spyne.protocol.soap.soap11.invalid").addFilter(_shorten_logged_request)
+class _Prolog:
+    """lxml parser target that stops at the document type declaration or the root element."""
+
+    def doctype(self, *args: Any) -> None:
+        raise _Stop(doctype=True)
+
+    def start(self, *args: Any) -> None:
+        raise _Stop(doctype=False)
+
+    def end(self, *args: Any) -> None: ...
+
+    def data(self, *args: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def check_prolog(chunks: Iterable[Union[bytes, str]], charset: Optional[str] = None) -> None:
+    """Refuse (``Client.SoapError`` Fault) a document with a document type declaration.
+
+    Only the prolog is read, by libxml2 itself (so any encoding it detects is handled), up to
+    the root element's start tag; entity declarations are never processed. ``charset`` (the
+    HTTP one) decodes bytes first, as Spyne does before parsing. Text that is not XML, or not
+    in its charset, passes: the real parse reports it."""
+    parser = etree.XMLParser(target=_Prolog(), resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=True)
+    try:
+        decoder = codecs.getincrementaldecoder(charset)() if charset else None
+        for chunk in chunks:
+            if decoder is not None and isinstance(chunk, bytes):
+                chunk = decoder.decode(chunk)
+            for start in range(0, len(chunk), _PROLOG_CHUNK):
+                parser.feed(chunk[start:start + _PROLOG_CHUNK])
+        parser.close()
+    except _Stop as stop:
+        if stop.doctype:
+            raise Fault("Client.SoapError", DTD_REFUSED) from None
+    except (etree.XMLSyntaxError, UnicodeError, LookupError):
+        pass
 
 
 class LenientSoap11(Soap11):
@@ -67,6 +110,7 @@ class LenientSoap11(Soap11):
 
     def create_in_document(self, ctx: Any, charset: Any = None) -> None:
         try:
+            self._check_prolog(ctx, charset)
             super().create_in_document(ctx, charset)
         except StopIteration:  # Spyne's parser does not expect an empty body
             raise Fault("Client.XMLSyntaxError", "Empty request") from None
@@ -80,8 +124,18 @@ class LenientSoap11(Soap11):
             log.exception("cannot read a request")
             raise Fault("Server", "Cannot read the request") from None
 
+    @staticmethod
+    def _check_prolog(ctx: Any, charset: Any) -> None:
+        """:func:`check_prolog` on the body (a multipart one is checked once parsed)."""
+        ctx.in_string = list(ctx.in_string)  # read once here; Spyne parses the same chunks
+        env = getattr(ctx.transport, "req_env", None) or {}
+        if not env.get("CONTENT_TYPE", "").lower().startswith("multipart/"):
+            check_prolog(ctx.in_string, charset)
+
     def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
         envelope, ids = ctx.in_document
+        if envelope.getroottree().docinfo.doctype:  # a multipart body's SOAP part, or a prolog
+            raise Fault("Client.SoapError", DTD_REFUSED)  # check_prolog could not read
         _check_envelope(envelope, self.ns_soap_env)
         _resolve_hrefs(envelope, ids)
         ctx.in_document = (envelope, {})  # resolved here: Spyne's recursive resolver is skipped

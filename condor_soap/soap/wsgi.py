@@ -8,19 +8,55 @@ collector (``/condorCollector?wsdl``).
 """
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Callable, Iterable, Optional
+from xml.sax.saxutils import escape
 
+from spyne.error import Fault
 from spyne.server.wsgi import WsgiApplication
 
-from condor_soap.environ import PUBLIC_URL_KEY
+from condor_soap.environ import CALLER_KEY, PUBLIC_URL_KEY
+from condor_soap.metrics import FAULT
 from condor_soap.soap.wsdl import render_wsdl
+
+log = logging.getLogger(__name__)
 
 WSDL_FILES = {"condorSchedd.wsdl": "condorSchedd", "condorCollector.wsdl": "condorCollector"}
 StartResponse = Callable[..., Any]
-SERVER_FAULT = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
-                b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-                b'<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Internal error</faultstring>'
-                b'</soap:Fault></soap:Body></soap:Envelope>')
+LOGGED_FAULT_CHARS = 300  # of a fault string in the log: it may quote the client's text
+
+
+def fault_envelope(code: str, message: str) -> bytes:
+    """A SOAP 1.1 Fault envelope (for answers made without Spyne)."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+            f'<soap:Fault><faultcode>soap:{escape(code)}</faultcode><faultstring>{escape(message)}</faultstring>'
+            '</soap:Fault></soap:Body></soap:Envelope>').encode()
+
+
+SERVER_FAULT = fault_envelope("Server", "Internal error")
+
+
+class _FaultsAreLoggedByTheFace(logging.Filter):
+    """Spyne logs every Fault it answers, at ERROR and with a traceback, some twice; the face
+    logs each one once (:meth:`SoapFace._fault_answered`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(record.msg, Fault) and not isinstance(exc, Fault)
+
+
+for _name in ("spyne.server._base", "spyne.server.wsgi", "spyne.application", "spyne.application.client"):
+    logging.getLogger(_name).addFilter(_FaultsAreLoggedByTheFace())
+# "<XMLSyntaxError> in string <the whole request>": the fault it becomes is logged, briefly
+logging.getLogger("spyne.protocol.soap.soap11.invalid").addFilter(lambda record: False)
+
+
+def _printable(text: str) -> str:
+    """``text`` shortened, with control characters escaped: one log line, whatever a client sent."""
+    text = str(text)[:LOGGED_FAULT_CHARS]
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def wsdl_name(path: str, query: str) -> Optional[str]:
@@ -42,6 +78,8 @@ class SoapFace:
 
     def __init__(self, application: Any, max_body: int = 1 << 30) -> None:
         self._spyne = WsgiApplication(application, max_content_length=max_body)
+        self._spyne.event_manager.add_listener("wsgi_exception", self._fault_answered)
+        self._metrics = application.config.calls.metrics
 
     def serves(self, method: str, path: str, query: str) -> bool:
         """True for the requests this face answers: any POST, and GETs of a WSDL."""
@@ -62,6 +100,34 @@ class SoapFace:
         body = render_wsdl(name, environ[PUBLIC_URL_KEY])
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
         return [] if method == "HEAD" else [body]
+
+    def _fault_answered(self, ctx: Any) -> None:
+        """Every Fault answered: one log line (WARNING for the client's, ERROR for ours, whose
+        traceback was logged where it happened) and the call's metrics."""
+        try:
+            error = ctx.out_error or ctx.in_error
+            env = getattr(ctx.transport, "req_env", None) or {}
+            who = env.get(CALLER_KEY)
+            client = (who.address if who is not None and who.address else None) or env.get("REMOTE_ADDR", "")
+            user = who.user if who is not None else None
+            descriptor = ctx.descriptor  # None when the operation is unknown or unreadable
+            operation = descriptor.name if descriptor is not None else None
+            code = str(getattr(error, "faultcode", "Server"))
+            level = logging.ERROR if code.startswith("Server") else logging.WARNING
+            log.log(level, "%s fault for %s%s%s: %s", code, client, f" (user {user})" if user else "",
+                    f" calling {operation}" if operation else "", _printable(getattr(error, "faultstring", error)),
+                    extra={"client": client, "user": user, "operation": operation, "faultcode": code})
+            self._metrics.call("soap", operation or "unknown", FAULT, time.time() - ctx.call_start)
+        except Exception:  # never fail the answer for its log line
+            log.exception("logging a fault")
+
+    def body_too_large(self, start_response: StartResponse, message: str) -> list[bytes]:
+        """A ``Client.RequestTooLong`` Fault (HTTP 500, where SOAP 1.1 clients look for one)."""
+        body = fault_envelope("Client.RequestTooLong", message)
+        self._metrics.call("soap", "unknown", FAULT, 0.0)
+        start_response("500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8"),
+                                                     ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def internal_error(start_response: StartResponse, exc_info: Any) -> list[bytes]:

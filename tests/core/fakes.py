@@ -147,5 +147,8 @@ class FakeBackend:
         self.collector[(ad_type, name)] = ad
         return new
 
+    def check(self) -> None:
+        """Always reachable."""
+
     def close(self) -> None:
         pass

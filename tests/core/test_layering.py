@@ -88,3 +88,11 @@ def test_client_imports_without_spyne():
     loaded = json.loads(run.stdout)
     assert "condor_soap.client.schedd" in loaded
     assert [m for m in loaded if not m.startswith("condor_soap.client")] == ["condor_soap", "condor_soap.config"]
+
+
+def test_metrics_and_logs_sit_underneath_everything():
+    """Every layer records into condor_soap.metrics and logs through condor_soap.logs: they
+    import no other module of the service."""
+    for name in ("metrics.py", "logs.py"):
+        ours = {n for n in imported(PACKAGE / name) if n.startswith("condor_soap")}
+        assert not ours, (name, ours)

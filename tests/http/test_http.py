@@ -67,7 +67,7 @@ def test_address_follows_host_header(service_url, host, expected):
         assert "evil" not in location and location.endswith(f":{parts.port}")
 
 
-@pytest.mark.parametrize("path", ["", "index.html", "condorSchedd.wsdl.bak", "wsdl"])
+@pytest.mark.parametrize("path", ["index.html", "condorSchedd.wsdl.bak", "wsdl", "healthz/x"])
 def test_other_get_is_404(service_url, path):
     response = requests.get(service_url + path, timeout=30)
     assert response.status_code == 404
