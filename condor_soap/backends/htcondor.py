@@ -34,6 +34,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -61,6 +63,25 @@ _ID_ATTRS = frozenset(("clusterid", "procid", "globaljobid"))
 _VIEW_ATTRS = ("ClusterId", "ProcId", "GlobalJobId", "SUBMIT_Iwd", subm.TOKEN_ATTR, subm.JOB_ATTR)
 _UNREACHABLE = re.compile(r"connect|locate|timed? ?out|refused|unreachable|no route|reset by peer|"
                           r"communication|Failed to fetch ads|Unable to find|closed", re.I)
+
+
+def locate_schedd(name: Optional[str]) -> classad2.ClassAd:
+    """The ad of the schedd called ``name``, else of the local schedd, else of the only one the
+    collector knows. Raises :class:`BackendError` or HTCondor's own exceptions."""
+    collector = htcondor2.Collector()
+    if name:
+        ad = collector.locate(htcondor2.DaemonType.Schedd, name)
+        if ad is None:
+            raise BackendError("the collector knows no schedd of that name")
+        return ad
+    try:
+        return collector.locate(htcondor2.DaemonType.Schedd)
+    except htcondor2.HTCondorException:
+        ads = collector.locateAll(htcondor2.DaemonType.Schedd)
+        if len(ads) != 1:
+            raise BackendError(f"No local schedd, and the collector knows {len(ads)} schedds: "
+                               "set schedd_name") from None
+        return ads[0]
 
 
 class HTCondorBackend(CommitMixin, CollectorMixin):
@@ -96,18 +117,10 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
                 return self._located[1]
         name = self._wanted_name()
         with self._failures(f"The schedd {name or '(local)'} is not reachable"):
-            collector = htcondor2.Collector()
-            if name:
-                ad = collector.locate(htcondor2.DaemonType.Schedd, name)
-            else:
-                try:
-                    ad = collector.locate(htcondor2.DaemonType.Schedd)
-                except htcondor2.HTCondorException:
-                    ads = collector.locateAll(htcondor2.DaemonType.Schedd)
-                    if len(ads) != 1:
-                        raise BackendError(f"No local schedd, and the collector knows {len(ads)} schedds: "
-                                           "set schedd_name") from None
-                    ad = ads[0]
+            try:
+                ad = locate_schedd(name)
+            except BackendError as exc:
+                raise BackendError(f"The schedd {name or '(local)'} is not reachable: {exc}") from None
         with self._lock:
             self._located = (time.monotonic(), ad)
         return ad
@@ -157,16 +170,19 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
                     raise
         raise AssertionError("unreachable")
 
-    def check(self) -> None:
-        """Locate the schedd afresh and ping it for WRITE: the collector answers, the schedd
-        answers, and it lets this service's identity submit."""
-        self._forget()
-        ad = self._schedd_ad()
-        with self._failures(f"The schedd {ad.get('Name')} does not answer a ping"):
-            answer = htcondor2.ping(ad, "WRITE")
-        if answer.get("AuthorizationSucceeded") is not True:
-            raise BackendError(f"The schedd {ad.get('Name')} refuses WRITE to this service's identity "
-                               f"({answer.get('MyRemoteUserName', 'unknown')})")
+    def check(self, timeout: float) -> None:
+        """Locate the schedd afresh and ask it for no job, in a process of its own killed after
+        ``timeout`` seconds (:mod:`.htcondor_probe`): htcondor2 may hold the GIL while a
+        daemon does not answer, which no thread of this process could bound."""
+        argv = [sys.executable, "-m", "condor_soap.backends.htcondor_probe"]
+        try:
+            done = subprocess.run(argv + ([self.config.schedd_name] if self.config.schedd_name else []),
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"The schedd {self._name_hint()} did not answer within {timeout:g} s") from None
+        if done.returncode != 0:
+            reason = done.stdout.strip() or done.stderr.strip()[-500:] or f"exit status {done.returncode}"
+            raise BackendError(f"The schedd {self._name_hint()} is not reachable: {reason}")
 
     # identity
     def version(self) -> str:

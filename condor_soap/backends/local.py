@@ -330,7 +330,7 @@ class LocalBackend:
                 table[setting.knob] = ", ".join(value) if isinstance(value, tuple) else str(value)
         return table
 
-    def check(self) -> None:
+    def check(self, timeout: float) -> None:
         """The pool is this process: ready while it is open and its job runner runs."""
         if self._closed:
             raise BackendError("The local backend is closed")

@@ -1,10 +1,11 @@
 """Is the service ready to take work: its journal takes a durable write and its backend
 answers, both within a bounded time (``GET /readyz``).
 
-The checks run in one worker thread that the caller waits for at most ``timeout`` seconds: a
-hung disk or a schedd that accepts connections but never answers makes the check report
-"no answer", never hang the request. At most one check runs at a time; concurrent callers
-wait for the same one, so a prober polling a hung backend does not pile up threads.
+The journal waits at most ``timeout / 2`` for another writer's lock; the backend is given
+``timeout`` (the htcondor one runs its contact in a process it kills then). The checks run in
+one worker thread that the caller waits for at most the sum of both + :data:`GRACE` seconds, so
+whatever else hangs (a disk) makes the check report "no answer", never hang the request. At
+most one check runs at a time; concurrent callers wait for the same one.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import Optional
 
 from condor_soap.core.journal import Journal
 from condor_soap.core.ports import Backend, BackendError
+
+
+GRACE = 1.0  # seconds past its timeout a check may take to report that it timed out
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Readiness:
                 check = self._current = _Check()
                 threading.Thread(target=self._run, args=(check, timeout), name="condor-soap-readiness",
                                  daemon=True).start()
-        if not check.done.wait(timeout):
+        if not check.done.wait(1.5 * timeout + GRACE):
             return [f"{check.stage}: no answer within {timeout:g} s"]
         return list(check.problems)
 
@@ -58,7 +62,7 @@ class Readiness:
             check.problems.append(f"journal: cannot be written: {exc}")
         check.stage = "backend"
         try:
-            self._backend.check()
+            self._backend.check(timeout)
         except BackendError as exc:
             check.problems.append(f"backend: {exc}")
         except Exception as exc:  # a backend bug is still "not ready", with its reason

@@ -90,10 +90,9 @@ class Backend(Protocol):
         """The pool's configuration (HTCondor knob -> value), or that of the running
         ``daemon`` (collector, master, negotiator, schedd, startd)."""
 
-    def check(self) -> None:
-        """Contact the pool now, cheaply (the readiness check: ``GET /readyz``); raise
-        :class:`BackendError` with the reason if it cannot take work. The caller bounds the
-        time it waits, so a hung contact costs a thread, not a request."""
+    def check(self, timeout: float) -> None:
+        """Contact the pool now, cheaply, within ``timeout`` seconds (the readiness check,
+        ``GET /readyz``); raise :class:`BackendError` with the reason if it cannot take work."""
 
     def close(self) -> None:
         """Stop background work and release resources."""

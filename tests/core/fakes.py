@@ -147,7 +147,7 @@ class FakeBackend:
         self.collector[(ad_type, name)] = ad
         return new
 
-    def check(self) -> None:
+    def check(self, timeout: float) -> None:
         """Always reachable."""
 
     def close(self) -> None:
