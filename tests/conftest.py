@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,6 +42,24 @@ def serve_in_thread(app: Any, **adjustments: Any) -> Iterator[str]:
             pass
         thread.join(10)
         server.task_dispatcher.shutdown()
+
+
+def apt_install(package: str, tool: str) -> subprocess.CompletedProcess:
+    """``apt-get install`` one Debian package (non-interactive, no recommends) for a missing
+    ``tool``; when that fails the package lists are updated once and it is tried again. Fails
+    the test with the reason on a machine where it cannot run (not root, no apt-get)."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail(f"{tool} is not installed and cannot be installed here (needs root and apt-get): "
+                    f"apt-get install {package}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
+    done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if done.returncode != 0:  # stale package lists
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
+        done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    return done
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ hardening scores as systemd rates it, and its command line starts a service that
 """
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import apt_install
 from tests.functional.service_process import ServiceProcess
 
 UNIT = Path(__file__).resolve().parents[2] / "examples" / "systemd" / "condor-soap.service"
@@ -27,20 +27,11 @@ MAX_EXPOSURE = 3.0  # systemd-analyze security: 2.6 today ("OK" is below 4.5)
 def systemd_analyze() -> str:
     """The systemd-analyze binary, from Debian's systemd package (installed if missing)."""
     found = shutil.which("systemd-analyze")
-    if found:
-        return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip("systemd-analyze is missing and cannot be installed here (needs root and apt-get): "
-                    "apt-get install systemd")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "systemd"]
-    done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
-    if done.returncode != 0:  # stale package lists: update once and retry
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
-        done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
-    found = shutil.which("systemd-analyze")
-    if done.returncode != 0 or not found:
-        pytest.fail(f"could not install systemd-analyze from Debian: {done.stderr.strip()[-500:]}")
+    if not found:
+        done = apt_install("systemd", "systemd-analyze")
+        found = shutil.which("systemd-analyze")
+        if not found:
+            pytest.fail(f"could not install systemd-analyze from Debian: {done.stderr.strip()[-500:]}")
     return found
 
 

@@ -22,6 +22,7 @@ from typing import Iterator
 import pytest
 
 from condor_soap.auth import credentials as cred
+from tests.conftest import apt_install
 from tests.functional.service_process import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,10 +38,6 @@ def _nginx() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
     if found:
         return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail("nginx is not installed and cannot be installed here (needs root and apt-get): "
-                    "apt-get install nginx-light")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     # never let the package start the system's nginx service (on port 80) as a side effect
     policy = Path("/usr/sbin/policy-rc.d")
     made_policy = not policy.exists()
@@ -50,12 +47,7 @@ def _nginx() -> str:
     try:
         errors = []
         for package in ("nginx-light", "nginx"):  # nginx-light: Debian 12; nginx: Debian 13+
-            done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
-                                  capture_output=True, text=True, env=env, timeout=600)
-            if done.returncode != 0:  # stale package lists: update once and retry
-                subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
-                done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
-                                      capture_output=True, text=True, env=env, timeout=600)
+            done = apt_install(package, "nginx")
             if done.returncode == 0:
                 break
             errors.append(f"{package}: {done.stderr.strip()[-500:]}")
