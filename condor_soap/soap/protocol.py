@@ -31,6 +31,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import logging
+import threading
 from typing import Any, Iterable, Optional, Union
 
 from lxml import etree
@@ -50,10 +51,11 @@ SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 DTD_REFUSED = ("A SOAP message must not contain a document type declaration (SOAP 1.1 §3): "
                "DTDs and entity declarations are refused")
 _PROLOG_CHUNK = 1 << 16
+_PARSERS = threading.local()
 
 
 class _Stop(Exception):
-    """Raised by :class:`_Prolog` to end the prolog scan."""
+    """Raised by :class:`_Prolog` to end the scan: at the DOCTYPE (``doctype``) or the root."""
 
     def __init__(self, doctype: bool) -> None:
         super().__init__()
@@ -61,7 +63,9 @@ class _Stop(Exception):
 
 
 class _Prolog:
-    """lxml parser target that stops at the document type declaration or the root element."""
+    """lxml parser target that stops the parse at the document type declaration or at the
+    root element's start tag, whichever comes first (bench/bench_prolog.py: stopping costs
+    about the same for any document size; letting lxml call back for every element does not)."""
 
     def doctype(self, *args: Any) -> None:
         raise _Stop(doctype=True)
@@ -69,24 +73,22 @@ class _Prolog:
     def start(self, *args: Any) -> None:
         raise _Stop(doctype=False)
 
-    def end(self, *args: Any) -> None: ...
-
-    def data(self, *args: Any) -> None: ...
-
     def close(self) -> None: ...
 
 
 def check_prolog(chunks: Iterable[Union[bytes, str]], charset: Optional[str] = None) -> None:
     """Refuse (``Client.SoapError`` Fault) a document with a document type declaration.
 
-    Only the prolog is read, by libxml2 itself (so any encoding it detects is handled), up to
-    the root element's start tag; entity declarations are never processed. ``charset`` (the
-    HTTP one) decodes bytes first, as Spyne does before parsing. Text that is not XML, or not
-    in its charset, passes: the real parse reports it."""
-    parser = etree.XMLParser(target=_Prolog(), resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=True)
+    libxml2 itself reads the document (so any encoding it detects is handled), in slices of
+    :data:`_PROLOG_CHUNK`, up to the root element's start tag; a DOCTYPE stops it at once,
+    before any entity is declared. ``charset`` (the HTTP one) decodes bytes first, as Spyne does
+    before parsing. Text that is not XML, or not in its charset, passes: the real parse
+    reports it."""
+    parser = _prolog_parser()
     try:
-        decoder = codecs.getincrementaldecoder(charset)() if charset else None
+        # UTF-8 bytes read as libxml2 reads them decide exactly as the decoded text would
+        decoder = (codecs.getincrementaldecoder(charset)()
+                   if charset and codecs.lookup(charset).name != "utf-8" else None)
         for chunk in chunks:
             if decoder is not None and isinstance(chunk, bytes):
                 chunk = decoder.decode(chunk)
@@ -98,6 +100,22 @@ def check_prolog(chunks: Iterable[Union[bytes, str]], charset: Optional[str] = N
             raise Fault("Client.SoapError", DTD_REFUSED) from None
     except (etree.XMLSyntaxError, UnicodeError, LookupError):
         pass
+    finally:
+        try:
+            parser.close()  # ready for the next document (a no-op after a complete one)
+        except (etree.XMLSyntaxError, _Stop):
+            pass
+
+
+def _prolog_parser() -> Any:
+    """This thread's prolog parser: lxml inspects a target's signature each time a parser is
+    made with it, which costs more than the scan (bench/bench_prolog.py), so each thread
+    keeps one and resets it after every document."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(target=_Prolog(), resolve_entities=False, no_network=True,
+                                                   load_dtd=False, huge_tree=True)
+    return parser
 
 
 class LenientSoap11(Soap11):
