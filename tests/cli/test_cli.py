@@ -51,7 +51,7 @@ def test_every_setting_once_in_its_group_with_its_default_once(help_text):
 
 
 def test_groups_in_order_for_a_newcomer(help_text):
-    assert list(GROUPS) == ["listening", "backend", "transactions", "security", "limits", "logging"]
+    assert list(GROUPS) == ["listening", "backend", "transactions", "security", "limits", "watch", "logging"]
     positions = [help_text.index(f"\n{name}:\n") for name in GROUPS]
     assert positions == sorted(positions)
     for name, about in GROUPS.items():

@@ -344,3 +344,17 @@ def test_web_root_does_not_shadow_the_service(web_root):
     assert requests.get(url + "healthz", timeout=TIMEOUT).text == "ok\n"
     assert requests.get(url + "index.html", timeout=TIMEOUT).text == "site index"
     assert post(url + "docs/guide.html", envelope(op("getVersionString"))).status[0] == "SUCCESS"
+
+
+def test_metrics_count_rest_calls_through_the_same_calls(service_url):
+    """Both faces record through the one Calls: a REST read and a refused REST call are
+    counted with face="rest" and the core operation they perform."""
+    def rest(operation: str, outcome: str) -> float:
+        return count(samples(service_url), "condor_soap_call_duration_seconds_count", face="rest",
+                     operation=operation, outcome=outcome)
+
+    reads, failed = rest("getJobAds", "SUCCESS"), rest("getJobAds", "FAIL")
+    assert requests.get(service_url + "v1/jobs/DEFAULT", timeout=TIMEOUT).status_code == 200
+    assert requests.get(service_url + "v1/jobs/DEFAULT/999999/0", timeout=TIMEOUT).status_code == 404
+    assert rest("getJobAds", "SUCCESS") == reads + 1
+    assert rest("getJobAds", "FAIL") == failed + 1  # NotFound: a FAIL on the wire of SOAP
