@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterator, Optional, Sequence, overload
 
 
 class AttrType(enum.Enum):
@@ -64,6 +64,49 @@ class Attr:
     name: Optional[str]
     type: AttrType
     value: Optional[str]
+
+
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """What ads alike share in a :class:`ShapedStruct`: each item's name and type, and its
+    value when it is the same for every ad of the shape (None: the ad's own value)."""
+
+    items: tuple[tuple[str, AttrType, Optional[str]], ...]
+
+
+class ShapedStruct(Sequence[Attr]):
+    """One ClassAdStruct in columns: a :class:`Shape` and the values of its variable items,
+    in order. Reads as the sequence of :class:`Attr` it stands for; a writer may use
+    ``shape`` and ``values`` directly (one template per shape)."""
+
+    __slots__ = ("shape", "values")
+
+    def __init__(self, shape: Shape, values: Sequence[str]) -> None:
+        self.shape = shape
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.shape.items)
+
+    def __iter__(self) -> Iterator[Attr]:
+        values = iter(self.values)
+        for name, kind, constant in self.shape.items:
+            yield Attr(name, kind, next(values) if constant is None else constant)
+
+    @overload
+    def __getitem__(self, index: int) -> Attr: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Attr]: ...
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"ShapedStruct({list(self)!r})"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from condor_soap.core.policy import ANONYMOUS, Caller
 from condor_soap.environ import CALLER_KEY
 from condor_soap.errors import CondorSoapError, StatusCode
 from condor_soap.soap import convert
+from condor_soap.soap.ads_xml import Streamed
 from condor_soap.soap import models as m
 from condor_soap.soap.collector import CollectorService
 from condor_soap.soap.daemon_core import DaemonCoreService
@@ -34,6 +35,7 @@ class Cores:
     schedd: "ScheddCore"
     collector: "CollectorCore"
     calls: Calls = field(default_factory=Calls)  # default: no authorization, no audit
+    fast_answers: bool = True  # ClassAd answers written by soap/ads_xml.py (False: by Spyne)
 
 
 class CondorApplication(Application):
@@ -57,6 +59,12 @@ class CondorApplication(Application):
         who: Caller = env.get(CALLER_KEY, ANONYMOUS)
         cores: Cores = ctx.app.config
         record = describe(ctx)
+        answer = self._call(ctx, who, cores, record)
+        if isinstance(answer, Streamed):
+            ctx.out_string = answer.chunks  # written as it stands: Spyne serializes nothing
+        return answer
+
+    def _call(self, ctx: Any, who: Caller, cores: Cores, record: CallRecord) -> Any:
         try:
             with cores.calls.call(who, ctx.descriptor.name, "soap", record):
                 answer = super().call_wrapper(ctx)

@@ -8,7 +8,7 @@ from spyne import Service
 from condor_soap.core.records import AdType
 from condor_soap.soap import convert
 from condor_soap.soap.models import AdTypeArg, ClassAdStruct, ClassAdStructArray, Status, StringArg, element
-from condor_soap.soap.operations import collector, operation
+from condor_soap.soap.operations import ads_answer, collector, operation
 
 
 def _query(name: str, ad_type: Optional[AdType]) -> Any:
@@ -16,7 +16,7 @@ def _query(name: str, ad_type: Optional[AdType]) -> Any:
     gSOAP named its input message ``query*AdsRequest`` (spec §3.2)."""
 
     def query(ctx, constraint):
-        return convert.class_ads(collector(ctx).query_ads(ad_type, constraint))
+        return ads_answer(ctx, "result", collector(ctx).query_ads(ad_type, constraint), status=False)
 
     query.__name__ = query.__qualname__ = name  # Spyne keys methods by function name
     return operation(StringArg, returns=ClassAdStructArray, out="result", input_message_suffix="Request")(query)

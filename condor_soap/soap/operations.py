@@ -1,10 +1,13 @@
 """What every service module shares: the ``@operation`` decorator and core lookup."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 from spyne import rpc
 
+from condor_soap.core.records import Attr
+from condor_soap.soap import ads_xml, convert
+from condor_soap.soap import models as m
 from condor_soap.soap.models import element
 
 if TYPE_CHECKING:
@@ -29,3 +32,19 @@ def schedd(ctx: Any) -> "ScheddCore":
 
 def collector(ctx: Any) -> "CollectorCore":
     return ctx.app.config.collector
+
+
+def ads_answer(ctx: Any, member: str, ads: Iterable[Sequence[Attr]], status: bool = True) -> Any:
+    """The answer holding ``ads`` as its ClassAdStructArray ``member``: streamed by
+    :mod:`.ads_xml`, or as Spyne models when the application writes answers generically."""
+    if ctx.app.config.fast_answers:
+        return ads_xml.ads_answer(ctx.descriptor.name, member, ads, status)
+    array = convert.class_ads(ads)
+    return m.ClassAdStructArrayAndStatus(status=convert.status(), classAdArray=array) if status else array
+
+
+def ad_answer(ctx: Any, ad: Sequence[Attr]) -> Any:
+    """The ``ClassAdStructAndStatus`` answer holding ``ad`` (fast or generic, as above)."""
+    if ctx.app.config.fast_answers:
+        return ads_xml.ad_answer(ctx.descriptor.name, ad)
+    return m.ClassAdStructAndStatus(status=convert.status(), classAd=convert.class_ad(ad))

@@ -39,6 +39,8 @@ from spyne.error import Fault, ValidationError
 from spyne.model.binary import BINARY_ENCODING_BASE64
 from spyne.protocol.soap import Soap11
 
+from condor_soap.soap.ads_xml import xml_text
+
 log = logging.getLogger(__name__)
 
 #: Deepest element nesting read (the deepest real request is about 8 levels).
@@ -197,6 +199,11 @@ class LenientSoap11(Soap11):
             return cls.decode[text]
         except KeyError:
             raise ValidationError(text, f"Unknown {cls.get_type_name()} value %r") from None
+
+    def unicode_to_unicode(self, cls: Any, value: Any, **kw: Any) -> Any:
+        # lxml refuses characters XML cannot carry (the whole answer would be lost): U+FFFD
+        text = super().unicode_to_unicode(cls, value, **kw)
+        return xml_text(text) if isinstance(text, str) else text
 
     def enum_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: str = "retval", **kw: Any) -> Any:
         return self.modelbase_to_parent(ctx, cls, cls.encode[inst], parent, ns, name, **kw)

@@ -10,7 +10,7 @@ from condor_soap.soap.models import (
     DataArg, FileInfoArrayAndStatus, HashTypeArg, IntAndStatus, IntArg, OptionalTxnArg,
     RequirementsAndStatus, Status, StringArg, TransactionAndStatus, TxnArg, UniverseArg,
 )
-from condor_soap.soap.operations import operation, schedd
+from condor_soap.soap.operations import ad_answer, ads_answer, operation, schedd
 
 EMAIL = {"email_user": "email-user", "email_admin": "email-admin"}
 
@@ -75,13 +75,11 @@ class ScheddService(Service):
 
     @operation(OptionalTxnArg, StringArg, returns=ClassAdStructArrayAndStatus)
     def getJobAds(ctx, transaction, constraint):
-        ads = schedd(ctx).get_job_ads(txn_ref(transaction), constraint)
-        return ClassAdStructArrayAndStatus(status=status(), classAdArray=convert.class_ads(ads))
+        return ads_answer(ctx, "classAdArray", schedd(ctx).get_job_ads(txn_ref(transaction), constraint))
 
     @operation(OptionalTxnArg, IntArg, IntArg, returns=ClassAdStructAndStatus)
     def getJobAd(ctx, transaction, clusterId, jobId):
-        ad = schedd(ctx).get_job_ad(txn_ref(transaction), clusterId, jobId)
-        return ClassAdStructAndStatus(status=status(), classAd=convert.class_ad(ad))
+        return ad_answer(ctx, schedd(ctx).get_job_ad(txn_ref(transaction), clusterId, jobId))
 
     @operation(TxnArg, IntArg, IntArg, StringArg, IntArg, HashTypeArg, StringArg, returns=Status)
     def declareFile(ctx, transaction, clusterId, jobId, name, size, hashType, hash):
@@ -121,5 +119,4 @@ class ScheddService(Service):
     @operation(IntArg, IntArg, StringArg, UniverseArg, StringArg, StringArg, StringArg,
                returns=ClassAdStructAndStatus)
     def createJobTemplate(ctx, clusterId, jobId, owner, type, cmd, args, requirements):
-        ad = schedd(ctx).create_job_template(clusterId, jobId, owner, type, cmd, args, requirements)
-        return ClassAdStructAndStatus(status=status(), classAd=convert.class_ad(ad))
+        return ad_answer(ctx, schedd(ctx).create_job_template(clusterId, jobId, owner, type, cmd, args, requirements))
