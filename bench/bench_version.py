@@ -26,7 +26,11 @@ VERSION_BODY = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/so
 
 
 def _serve(app, threads: int, port_queue) -> None:
+    import logging
+
     import waitress.server
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # 16 clients > 8 threads: queueing is expected
 
     server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=threads)
     port_queue.put(server.effective_port)
