@@ -13,6 +13,7 @@ from condor_soap.config import Config
 
 log = logging.getLogger("condor_soap")
 TRANSPORT_CEILING = 2  # waitress's own body limit, in multiples of max_request_body_size
+OUTBUF = 4 << 20
 
 
 def serve(config: Config, out: TextIO = sys.stdout) -> None:
@@ -29,6 +30,9 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
         # sees it, cuts off only bodies over twice that, unread, with its own 413.
         max_request_body_size=TRANSPORT_CEILING * config.max_request_body_size,
         ident="condor-soap",
+        # Streamed answers (soap/ads_xml.py) wait while 4 MiB are pending for a connection, and
+        # what is pending stays in memory (waitress's default spills past 1 MiB to a temp file).
+        outbuf_high_watermark=OUTBUF, outbuf_overflow=OUTBUF + 1,
         # waitress trusts no proxy itself (it would rewrite REMOTE_ADDR); with trusted_proxies
         # the service judges X-Forwarded-* per peer (http/identity.py), so waitress keeps them
         clear_untrusted_proxy_headers=not config.trusted_proxies,

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOCATE_TTL = 30.0  # seconds a located schedd ad is trusted (forgotten at once on a failure)
+PAGE = 1000  # job ads per schedd query of a bulk read (stream_jobs)
 _ID_ATTRS = frozenset(("clusterid", "procid", "globaljobid"))
 #: What :meth:`HTCondorBackend._client_view` reads of an ad.
 _VIEW_ATTRS = ("ClusterId", "ProcId", "GlobalJobId", "SUBMIT_Iwd", subm.TOKEN_ATTR, subm.JOB_ATTR)
@@ -290,22 +291,38 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
                 limit: int = 0) -> list[classad2.ClassAd]:
         return self._read(constraint, projection, limit, history=True)
 
+    def _plan(self, constraint: Optional[str]) -> Optional[tuple[str, Optional[str]]]:
+        """(what the schedd judges, what is judged here on the client-view ads or None); None
+        for a constraint that does not parse (it matches nothing). The schedd judges it
+        unless client ids differ from real ones and the constraint names an id."""
+        if constraint is None or not constraint.strip():
+            return "true", None
+        try:
+            expr = classad2.ExprTree(constraint)
+        except Exception:  # classad2 raises several types for unparsable text
+            return None
+        refs = {ref.split(".")[-1].casefold() for ref in classad2.ClassAd().externalRefs(expr)}
+        # a commit in flight may be queueing jobs under ids its alias is not recorded for yet
+        if refs & _ID_ATTRS and (bool(self._state.ids) or self._in_flight(None)):
+            return "true", constraint
+        return constraint, None
+
+    def _views(self, ads: list[classad2.ClassAd], local: Optional[str]) -> list[classad2.ClassAd]:
+        """The client's view of ``ads``, judged by ``local`` if given."""
+        # a job the service did not queue, when no client id differs from a real one, is seen as is
+        plain = not self._state.ids
+        views = [ad if plain and subm.TOKEN_ATTR not in ad else self._client_view(ad) for ad in ads]
+        views = [view for view in views if view is not None]
+        return select(local, views) if local is not None else views
+
     def _read(self, constraint: Optional[str], projection: Sequence[str], limit: int, *,
               history: bool) -> list[classad2.ClassAd]:
         """The queue or the history through the client's view of job ids: the schedd judges
         the constraint and applies the limit unless client ids differ from real ones."""
-        local = False
-        if constraint is not None and constraint.strip():
-            try:
-                expr = classad2.ExprTree(constraint)
-            except Exception:  # classad2 raises several types for unparsable text
-                return []
-            refs = {ref.split(".")[-1].casefold() for ref in classad2.ClassAd().externalRefs(expr)}
-            # a commit in flight may be queueing jobs under ids its alias is not recorded for yet
-            local = bool(refs & _ID_ATTRS) and (bool(self._state.ids) or self._in_flight(None))
-        else:
-            constraint = None
-        sent = "true" if local or constraint is None else constraint
+        plan = self._plan(constraint)
+        if plan is None:
+            return []
+        sent, local = plan
         # judged here, the constraint needs every attribute it names: no projection then
         wanted = [] if local else list(projection)
         if wanted:  # what the client view needs, then dropped again
@@ -317,12 +334,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             ads = self._schedd(lambda s: s.history(sent, wanted, match=asked or -1), "Could not read the history")
         else:
             ads = self._schedd(lambda s: s.query(sent, wanted, limit=asked or -1), "Could not read the queue")
-        # a job the service did not queue, when no client id differs from a real one, is seen as is
-        plain = not self._state.ids
-        views = [ad if plain and subm.TOKEN_ATTR not in ad else self._client_view(ad) for ad in ads]
-        views = [view for view in views if view is not None]
-        if local:
-            views = select(constraint, views)
+        views = self._views(ads, local)
         if wanted:
             extra = [n for n in wanted[len(projection):] if n.casefold() not in ("clusterid", "procid")]
             for view in views:
@@ -330,6 +342,17 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
                     if name in view:
                         del view[name]
         return views[:limit] if limit else views
+
+    def stream_jobs(self, constraint: Optional[str] = None) -> "JobPages":
+        plan = self._plan(constraint)
+        if plan is None:
+            return JobPages(self, "false", None, [])
+        sent, local = plan
+        # the pages AND the constraint with id bounds: parenthesized here too, so both read it alike
+        ids = self._schedd(lambda s: s.query(f"({sent})", ["ClusterId", "ProcId"]), "Could not read the queue")
+        keys = sorted({key for key in ((ad.get("ClusterId"), ad.get("ProcId")) for ad in ids)
+                       if all(isinstance(i, int) for i in key)})
+        return JobPages(self, sent, local, keys)  # type: ignore[arg-type]
 
     def _real_ad(self, cluster: int, proc: int, projection: Optional[list[str]] = None
                  ) -> Optional[tuple[Key, classad2.ClassAd]]:
@@ -409,3 +432,28 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
 
     def close(self) -> None:
         self._state.close()
+
+
+class JobPages:
+    """The jobs a bulk read matched, read from the schedd :data:`PAGE` at a time as iterated.
+
+    The matching ids are read first (a projection: small); each page is then one query of the
+    same constraint restricted to the id interval of the next :data:`PAGE` ids, so the service
+    holds one page of ads at a time whatever the size of the answer. A job that changed or left
+    the queue meanwhile is shown as it is then, or not at all.
+    """
+
+    def __init__(self, backend: HTCondorBackend, sent: str, local: Optional[str], keys: list[Key]) -> None:
+        self._backend, self._sent, self._local, self._keys = backend, sent, local, keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[classad2.ClassAd]:
+        keys = self._keys
+        for start in range(0, len(keys), PAGE):
+            (c1, p1), (c2, p2) = keys[start], keys[min(start + PAGE, len(keys)) - 1]
+            page = (f"({self._sent}) && (ClusterId > {c1} || (ClusterId == {c1} && ProcId >= {p1})) && "
+                    f"(ClusterId < {c2} || (ClusterId == {c2} && ProcId <= {p2}))")
+            ads = self._backend._schedd(lambda s: s.query(page), "Could not read the queue")
+            yield from self._backend._views(ads, self._local)

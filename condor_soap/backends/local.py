@@ -257,6 +257,9 @@ class LocalBackend:
         ads = [classad2.ClassAd(row[3]) for row in self._store.all_jobs()]
         return project(select(constraint, ads), projection, limit)
 
+    def stream_jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+        return self.jobs(constraint)
+
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         text = self._store.job_text(cluster, proc)
         return classad2.ClassAd(text) if text is not None else None

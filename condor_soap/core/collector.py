@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import classad2
 
 from condor_soap.core.ports import Backend, BackendError
-from condor_soap.core.classads import from_struct, to_struct
+from condor_soap.core.classads import from_struct, to_structs
 from condor_soap.core.constraints import check as check_constraint
 from condor_soap.core.policy import SECRET_KNOB
 from condor_soap.core.records import AdType, Attr
@@ -54,8 +54,9 @@ class CollectorCore:
             raise CondorSoapError(_UNPARSABLE) from exc
         return "New ad inserted" if new else "Updated ad"
 
-    def query_ads(self, ad_type: Optional[AdType], constraint: Optional[str]) -> list[list[Attr]]:
-        """Ads of one type (None = any); errors give an empty list (no Status on the wire)."""
+    def query_ads(self, ad_type: Optional[AdType], constraint: Optional[str]) -> Iterable[Sequence[Attr]]:
+        """Ads of one type (None = any), converted as they are iterated; errors give an empty
+        list (no Status on the wire)."""
         try:
             ads = self.backend.query_ads(ad_type, constraint or None)
         except BackendError as exc:  # no Status on the wire: a failure is an empty answer (spec §4.4)
@@ -68,8 +69,7 @@ class CollectorCore:
         except Exception:
             log.exception("collector query failed")
             return []
-        now = int(self.clock())
-        return [to_struct(ad, now) for ad in ads]
+        return to_structs(ads, int(self.clock()))
 
     def query(self, kind: str, constraint: Optional[str], projection: Sequence[str] = ()) -> list[classad2.ClassAd]:
         """Ads of one of :data:`STATUS_TYPES` matching ``constraint``, cut down to

@@ -7,7 +7,7 @@ The core owns transactions: a backend only ever sees committed work, as a
 """
 from __future__ import annotations
 
-from typing import Optional, Protocol, Sequence, runtime_checkable
+from typing import Iterator, Optional, Protocol, Sequence, runtime_checkable
 
 import classad2
 
@@ -24,6 +24,16 @@ class NoSuchJob(BackendError):
 
 class NoSuchFile(BackendError):
     """The job's spool has no file of that name."""
+
+
+class JobStream(Protocol):
+    """The answer of :meth:`Backend.stream_jobs` (a list is one)."""
+
+    def __len__(self) -> int:
+        """How many jobs matched when the stream was opened."""
+
+    def __iter__(self) -> Iterator[classad2.ClassAd]:
+        """The matching job ads; may fetch them page by page and raise BackendError."""
 
 
 @runtime_checkable
@@ -65,6 +75,11 @@ class Backend(Protocol):
     def history(self, constraint: Optional[str] = None, *, projection: Sequence[str] = (),
                 limit: int = 0) -> list[classad2.ClassAd]:
         """Job ads that have left the queue, as :meth:`jobs` (most recent first)."""
+
+    def stream_jobs(self, constraint: Optional[str] = None) -> JobStream:
+        """What :meth:`jobs` answers, for a bulk read: how many match is known at once, the
+        ads come as the stream is iterated (a backend may fetch them in pages, so that memory
+        does not grow with the queue)."""
 
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         """One committed job ad in the queue, or None."""

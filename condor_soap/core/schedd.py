@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import classad2
 
@@ -28,10 +28,10 @@ from condor_soap.core.ports import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.config import Config
 from condor_soap.core import template, views
 from condor_soap.core.health import Readiness
-from condor_soap.core.classads import literal, submit_value, to_struct
+from condor_soap.core.classads import StructConverter, literal, submit_value, to_struct
 from condor_soap.core.constraints import check as check_constraint, select
 from condor_soap.core.journal import COMMITTING, FileRow, Journal
-from condor_soap.core.policy import Policy, caller
+from condor_soap.core.policy import Caller, Policy, caller
 from condor_soap.core.records import (ActionKind, Attr, AttrType, CommitBatch, FileInfo, HashType,
                                       JobAction, NewJob, TxnRef, Universe)
 from condor_soap.core.staging import BlobCache, Staging, check_name, md5_file
@@ -335,26 +335,55 @@ class ScheddCore:
             if ad is not None:
                 self.policy.check_owner(who, _owner(ad), message)
 
-    def get_job_ads(self, txn: Optional[TxnRef], constraint: Optional[str]) -> list[list[Attr]]:
+    def get_job_ads(self, txn: Optional[TxnRef], constraint: Optional[str]) -> Iterator[Sequence[Attr]]:
+        """The caller's view of the queue, as an iterator. Whatever can refuse the query
+        (transaction, backend, constraint, ``max_jobs_per_query``) does so before this returns;
+        the backend's ads then come as they are iterated, converted one by one."""
+        who = caller()
+        own = self._visible_only(who, constraint)
         with self.table.enter(txn, required=False) as t:
             with self._backend():
-                ads = self.backend.jobs(constraint)
+                queued = self.backend.stream_jobs(own if own is not None else constraint)
+            touched: set[int] = set()
+            local: list[classad2.ClassAd] = []
             if t is not None:
                 actions = self.journal.actions(t)
                 touched = {a.cluster for a in actions}
-                ads = [ad for ad in ads if views.job_key(ad)[0] not in touched]
+                now = self._now()
                 for cluster in sorted(touched):
                     with self._backend():
-                        ads += [views.overlay(ad, actions, self._now())
-                                for ad in self.backend.jobs(f"ClusterId == {cluster}")]
-                ads += [views.overlay(classad2.ClassAd(r.ad), actions, self._now())
-                        for r in self.journal.jobs(t) if r.submitted]
-                ads = select(constraint, ads)
-            who = caller()
-            ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
-            self.policy.check_query(len(ads))
-            now = self._now()
-            return [self.policy.redact(who, to_struct(ad, now)) for ad in ads]
+                        local += [views.overlay(ad, actions, now) for ad in self.backend.jobs(f"ClusterId == {cluster}")]
+                local += [views.overlay(classad2.ClassAd(r.ad), actions, now)
+                          for r in self.journal.jobs(t) if r.submitted]
+                # only the transaction's own view is judged here: the backend judged its ads
+                local = [ad for ad in select(constraint, local) if self.policy.sees(who, _owner(ad))]
+            self.policy.check_query(len(queued) + len(local))
+        return self._job_structs(who, queued, touched, local)
+
+    def _visible_only(self, who: Caller, constraint: Optional[str]) -> Optional[str]:
+        """For a caller who sees only their own jobs, ``constraint`` restricted to them, so that
+        the backend (the schedd) judges it; None when every job is visible."""
+        if self.policy.sees(who, None):
+            return None
+        mine = f"Owner =?= {classad2.quote(who.user or '')}"
+        if constraint is None or not constraint.strip():
+            return mine
+        try:
+            expr = classad2.ExprTree(constraint)
+        except Exception:  # classad2 raises several types for text that does not parse
+            return "false"
+        return f"({expr}) && {mine}"
+
+    def _job_structs(self, who: Caller, queued: Iterable[classad2.ClassAd], touched: set[int],
+                     local: list[classad2.ClassAd]) -> Iterator[Sequence[Attr]]:
+        convert = StructConverter(self._now())
+        for ad in queued:
+            if touched and views.job_key(ad)[0] in touched:
+                continue  # shown as the transaction sees it, from ``local``
+            if self.policy.sees(who, _owner(ad)):
+                yield self.policy.redact(who, convert(ad))
+        for ad in local:
+            yield self.policy.redact(who, convert(ad))
 
     def query_jobs(self, constraint: Optional[str], projection: Sequence[str] = (), *,
                    history: bool = False, limit: int = 0) -> tuple[list[classad2.ClassAd], bool]:

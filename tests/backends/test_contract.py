@@ -242,6 +242,24 @@ def test_constraints(backend, staging):
     assert backend.jobs("Nope == 1") == []  # undefined is not true
 
 
+def test_stream_jobs_answers_what_jobs_does(backend, staging, monkeypatch):
+    # a bulk read (stream_jobs) is jobs() in pages: one ad per page here, to cross page bounds
+    from condor_soap.backends import htcondor
+
+    monkeypatch.setattr(htcondor, "PAGE", 1)
+    tag = token()
+    first = submit(backend, staging, "sleep 300\n", Who="alice", Tag=tag)
+    second = submit(backend, staging, "sleep 300\n", Who="bob", Tag=tag)
+    ids = lambda ads: sorted((j["ClusterId"], j["ProcId"]) for j in ads if j.get("Tag") == tag)  # noqa: E731
+    for constraint in (None, "", f'Tag == "{tag}"', f'Tag == "{tag}" && Who == "bob"', "((garbage", "Nope == 1"):
+        stream = backend.stream_jobs(constraint)
+        listed = backend.jobs(constraint)
+        assert len(stream) >= len(ids(listed))
+        assert ids(stream) == ids(listed)
+    assert len(backend.stream_jobs(f'Tag == "{tag}"')) == 2
+    assert ids(backend.stream_jobs(f'Tag == "{tag}"')) == sorted([first, second])
+
+
 def test_job_lookup(backend, staging):
     owner = getattr(backend, "test_owner", "carol")  # a real schedd accepts its identity only
     c, p = submit(backend, staging, "sleep 300\n", Owner=owner)

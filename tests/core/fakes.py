@@ -110,6 +110,9 @@ class FakeBackend:
         with self._lock:
             return [classad2.ClassAd(repr(ad)) for ad in select(constraint, list(self.queue.values()))]
 
+    def stream_jobs(self, constraint: Optional[str] = None) -> list[classad2.ClassAd]:
+        return self.jobs(constraint)
+
     def job(self, cluster: int, proc: int) -> Optional[classad2.ClassAd]:
         with self._lock:
             ad = self.queue.get((cluster, proc))

@@ -34,15 +34,15 @@ def test_query(collector, clock):
     collector.insert_ad(AdType.STARTD, [S("MyType", "Machine"), S("TargetType", "Job"), S("Name", "a"),
                                         S("ClaimId", "secret")])
     collector.insert_ad(AdType.SCHEDD, [S("MyType", "Scheduler"), S("Name", "b")])
-    (startd,) = collector.query_ads(AdType.STARTD, None)
+    (startd,) = list(collector.query_ads(AdType.STARTD, None))
     assert startd[:3] == [S("MyType", "Machine"), S("TargetType", "Job"),
                           Attr("ServerTime", AttrType.INTEGER, str(int(clock())))]
     assert "claimid" not in attrs(startd)
-    assert len(collector.query_ads(None, "")) == 2
-    assert collector.query_ads(None, 'Name == "b"')[0][0].value == "Scheduler"
-    assert collector.query_ads(None, "((garbage") == []
+    assert len(list(collector.query_ads(None, ""))) == 2
+    assert list(collector.query_ads(None, 'Name == "b"'))[0][0].value == "Scheduler"
+    assert list(collector.query_ads(None, "((garbage")) == []
 
 
 def test_query_errors_give_empty_list(collector, fake):
     fake.query_ads = lambda *a: (_ for _ in ()).throw(RuntimeError("collector down"))
-    assert collector.query_ads(AdType.STARTD, None) == []
+    assert list(collector.query_ads(AdType.STARTD, None)) == []

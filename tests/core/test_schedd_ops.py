@@ -100,12 +100,12 @@ def test_submit_unknown_job(core, queued):
 
 @pytest.mark.parametrize("constraint", ["Owner ==", "((", "Queue=150", "\x00", "JobStatus"])
 def test_garbage_constraints_match_nothing(core, queued, constraint):
-    assert core.get_job_ads(None, constraint) == []
+    assert list(core.get_job_ads(None, constraint)) == []
 
 
 @pytest.mark.parametrize("constraint", [None, "", "owner == \"alice\"", "Owner=?=\"alice\""])
 def test_constraints_that_match(core, queued, constraint):
-    ads = core.get_job_ads(None, constraint)
+    ads = list(core.get_job_ads(None, constraint))
     assert [attrs(a)["clusterid"].value for a in ads] == [str(queued[0])]
     assert [a.name for a in ads[0][:3]] == ["MyType", "TargetType", "ServerTime"]
 
@@ -168,7 +168,7 @@ def test_remove_pending_job_drops_it(core, fake):
     txn = core.begin_transaction(60)
     c, p = submit_job(core, txn, {"f": b"123"})
     core.remove_job(txn, c, p, None, False)
-    assert core.get_job_ads(txn, None) == []
+    assert list(core.get_job_ads(txn, None)) == []
     core.commit_transaction(txn)
     assert fake.job(c, p) is None
 
@@ -205,4 +205,4 @@ def test_discover_job_requirements(core):
 
 
 def test_transaction_id_zero_means_none_for_optional_calls(core, queued):
-    assert len(core.get_job_ads(TxnRef(0, 0), None)) == 1
+    assert len(list(core.get_job_ads(TxnRef(0, 0), None))) == 1
