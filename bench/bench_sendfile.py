@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads of both servers")
     parser.add_argument("--quick", action="store_true", help="16 MiB, 1 repeat (CI smoke test)")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy profile of the service during the last upload")
     args = parser.parse_args()
     if args.quick:
         args.size_mib, args.repeat = 16, 1
@@ -101,7 +102,8 @@ def main() -> None:
                 "newJob", f"{common.txn_xml(txn)}<clusterId>{cluster}</clusterId>")), "integer")
             job = f"{common.txn_xml(txn)}<clusterId>{cluster}</clusterId><jobId>{proc}</jobId><name>{name}</name>"
             common.call(conn, common.envelope("declareFile", f"{job}<size>{size}</size><hashType>NOHASH</hashType>"))
-            took, growth = service.peak_growth(lambda: upload(conn, size, chunk, job))
+            with common.profiling(service.proc.pid, args.profile if _ == args.repeat - 1 else None):
+                took, growth = service.peak_growth(lambda: upload(conn, size, chunk, job))
             soap_times.append(took)  # type: ignore[arg-type]
             growths.append(growth)
             listing = common.call(conn, common.envelope("listSpool", job.rsplit("<name>", 1)[0]))

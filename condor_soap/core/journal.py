@@ -130,15 +130,26 @@ class Journal:
             self._db.execute("ALTER TABLE txn ADD COLUMN owner TEXT")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. ``durable=False`` skips the fsync (SQLite's ``NORMAL``):
+        the write survives a crash of the service, not a power cut; the next durable write
+        syncs it too. For what is written once per chunk or call (ranges received, lease
+        renewals): the staged data itself is synced only at commit, so its journal needs no
+        more."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _all(self, sql: str, *args) -> list[tuple]:
         with self._lock:
@@ -195,7 +206,7 @@ class Journal:
         return [TxnRow(*row) for row in self._all("SELECT id, duration, deadline, state, owner FROM txn")]
 
     def set_lease(self, txn: int, duration: int, deadline: float) -> None:
-        with self._tx() as db:
+        with self._tx(durable=False) as db:
             db.execute("UPDATE txn SET duration=?, deadline=? WHERE id=?", (duration, deadline, txn))
 
     def delete_txn(self, txn: int) -> None:
@@ -286,7 +297,7 @@ class Journal:
         return next((f for f in self.files(txn, cluster, proc) if f.name == name), None)
 
     def add_range(self, txn: int, cluster: int, proc: int, name: str, start: int, end: int) -> None:
-        with self._tx() as db:
+        with self._tx(durable=False) as db:
             row = db.execute("SELECT ranges FROM file WHERE txn=? AND cluster=? AND proc=? AND name=?",
                              (txn, cluster, proc, name)).fetchone()
             if row is None:
