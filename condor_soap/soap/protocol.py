@@ -38,7 +38,12 @@ from typing import Any, Iterable, Optional, Union
 from lxml import etree
 from spyne.error import Fault, ValidationError
 from spyne.model.binary import BINARY_ENCODING_BASE64
+from spyne.const.http import HTTP_405
+from spyne.error import RequestNotAllowed
 from spyne.protocol.soap import Soap11
+from spyne.protocol.soap.mime import collapse_swa
+from spyne.protocol.soap.soap11 import _parse_xml_string, cgi
+from spyne.server.http import HttpTransportContext
 
 from condor_soap.soap.ads_xml import xml_text
 
@@ -55,6 +60,7 @@ DTD_REFUSED = ("A SOAP message must not contain a document type declaration (SOA
                "DTDs and entity declarations are refused")
 _PROLOG_CHUNK = 1 << 16
 _PARSERS = threading.local()
+_DOCUMENT_PARSERS = threading.local()  # lxml parsers are not thread-safe; one per request costs
 
 
 class _Stop(Exception):
@@ -129,10 +135,23 @@ class LenientSoap11(Soap11):
         super().__init__(validator=None, parse_xsi_type=False, binary_encoding=BINARY_ENCODING_BASE64,
                          huge_tree=True, **kw)
 
+    def _read_document(self, ctx: Any, charset: Any) -> None:
+        """Soap11.create_in_document with one parser per thread, not one per request."""
+        if isinstance(ctx.transport, HttpTransportContext):
+            content_type = ctx.transport.get_request_content_type()
+            if content_type is None or ctx.transport.get_request_method() != "POST":
+                ctx.transport.resp_code = HTTP_405
+                raise RequestNotAllowed("You must issue a POST request with the Content-Type header properly set.")
+            ctx.in_string = collapse_swa(ctx, cgi.parse_header(content_type), self.ns_soap_env)
+        parser = getattr(_DOCUMENT_PARSERS, "parser", None)
+        if parser is None:
+            parser = _DOCUMENT_PARSERS.parser = etree.XMLParser(**self.parser_kwargs)
+        ctx.in_document = _parse_xml_string(ctx.in_string, parser, charset)
+
     def create_in_document(self, ctx: Any, charset: Any = None) -> None:
         try:
             self._check_prolog(ctx, charset)
-            super().create_in_document(ctx, charset)
+            self._read_document(ctx, charset)
         except StopIteration:  # Spyne's parser does not expect an empty body
             raise Fault("Client.XMLSyntaxError", "Empty request") from None
         except UnicodeError as exc:  # Spyne decodes with the HTTP charset before parsing

@@ -18,6 +18,7 @@ from spyne.server.wsgi import WsgiApplication
 
 from condor_soap.environ import CALLER_KEY, PUBLIC_URL_KEY
 from condor_soap.metrics import FAULT
+from condor_soap.soap.application import keep_answer
 from condor_soap.soap.wsdl import render_wsdl
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,14 @@ def wsdl_name(path: str, query: str) -> Optional[str]:
     return None
 
 
+class _SpyneWsgi(WsgiApplication):
+    """Spyne's WSGI server, keeping the answers :func:`keep_answer` keeps."""
+
+    def get_out_string(self, ctx: Any) -> None:
+        super().get_out_string(ctx)
+        keep_answer(self.app, ctx)
+
+
 class SoapFace:
     """Both WSDLs' operations over one Spyne application.
 
@@ -77,7 +86,7 @@ class SoapFace:
     """
 
     def __init__(self, application: Any, max_body: int = 1 << 30) -> None:
-        self._spyne = WsgiApplication(application, max_content_length=max_body)
+        self._spyne = _SpyneWsgi(application, max_content_length=max_body)
         self._spyne.event_manager.add_listener("wsgi_exception", self._fault_answered)
         self._metrics = application.config.calls.metrics
 
