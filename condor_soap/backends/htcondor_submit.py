@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from typing import Any, Optional
 
 import classad2
 
@@ -75,6 +75,31 @@ def _is_expression(ad: classad2.ClassAd, name: str) -> bool:
         return True
 
 
+_TRANSLATIONS: dict[tuple[str, str], tuple[Any, Optional[str]]] = {}
+MAX_TRANSLATIONS = 8192
+
+
+def _translation(ad: classad2.ClassAd, name: str) -> tuple[Any, Optional[str]]:
+    """(``name``'s value if the ad holds a literal, else None; its old-syntax text, None if
+    HTCondor cannot store it).
+
+    The jobs of a cluster mostly hold the same values: the answer is kept per (name, value
+    text) and worked out once (the commit of 1,000 jobs spent a second here,
+    docs/performance.rst)."""
+    key = (name, str(ad.lookup(name)))
+    found = _TRANSLATIONS.get(key)
+    if found is None:
+        value = None if _is_expression(ad, name) else ad.eval(name)
+        try:
+            found = (value, old_text(ad, name))
+        except Untranslatable:
+            found = (value, None)
+        if len(_TRANSLATIONS) >= MAX_TRANSLATIONS:
+            _TRANSLATIONS.clear()
+        _TRANSLATIONS[key] = found
+    return found
+
+
 def job_commands(job: NewJob, host_dir: str, token: str) -> dict[str, str]:
     """The submit commands of one job (values ready for a submit description)."""
     try:
@@ -86,7 +111,7 @@ def job_commands(job: NewJob, host_dir: str, token: str) -> dict[str, str]:
     for key, name in names.items():
         if key in OWNED:
             continue
-        value = None if _is_expression(ad, name) else ad.eval(name)
+        value, old = _translation(ad, name)
         if key == "cmd" and isinstance(value, str):
             out["executable"] = value if os.path.isabs(value) else os.path.join(host_dir, value)
         elif key == "jobuniverse" and isinstance(value, int) and not isinstance(value, bool):
@@ -97,7 +122,9 @@ def job_commands(job: NewJob, host_dir: str, token: str) -> dict[str, str]:
                 raise Untranslatable(f"the value of {name} cannot be a submit command")
             out[COMMANDS[key]] = text
         else:
-            out[f"MY.{name}"] = old_text(ad, name)
+            if old is None:
+                raise Untranslatable(f"the value of {name} cannot be stored by HTCondor (old ClassAd syntax)")
+            out[f"MY.{name}"] = old
     # V1-only Args/Env: HTCondor's submit always sets Arguments/Environment (V2, preferred by the
     # starter), so the V1 value is also given as V2 or it would be ignored.
     if "arguments" not in names and isinstance(ad.get("Args"), str):

@@ -101,8 +101,10 @@ def action_from_dict(body: dict) -> JobAction:
 
 
 def encode_batch(batch: CommitBatch) -> str:
+    # (not dataclasses.asdict: it deep-copies every job's ad text and files)
     return json.dumps({"token": batch.token,
-                       "jobs": [asdict(job) for job in batch.jobs],
+                       "jobs": [{"cluster": j.cluster, "proc": j.proc, "ad": j.ad, "files": j.files}
+                                for j in batch.jobs],
                        "actions": [action_to_dict(a) for a in batch.actions]})
 
 

@@ -167,7 +167,10 @@ class ScheddCore:
     def commit_transaction(self, txn: Optional[TxnRef]) -> None:
         with self.table.enter(txn, required=True) as t:
             # Jobs never submitted are dropped, with their files (architecture.rst).
-            jobs = [(row, self.journal.files(t, row.cluster, row.proc))
+            declared: dict[tuple[int, int], list[FileRow]] = {}
+            for f in self.journal.files(t):  # one query, not one per job
+                declared.setdefault((f.cluster, f.proc), []).append(f)
+            jobs = [(row, declared.get((row.cluster, row.proc), []))
                     for row in self.journal.jobs(t) if row.submitted]
             for _, files in jobs:
                 for f in files:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import classad2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from condor_soap.backends.htcondor_state import IdMap, State
 from condor_soap.backends.htcondor_submit import Untranslatable, cluster_description, job_commands
 from condor_soap.core.records import NewJob
+from tests.core.test_structs import NAMES, make_ad, values
 
 
 def test_id_map_aliases_and_shadows():
@@ -62,3 +65,24 @@ def test_cluster_description_uses_itemdata_for_differences():
     var = common["MY.Differs"][2:-1]
     assert [item[var] for item in items] == ['"0"', '"2"']
     assert len(items) == 2 and all("_" not in key for item in items for key in item)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.dictionaries(st.sampled_from(NAMES), values, min_size=1, max_size=8))
+def test_translation_is_worked_out_from_the_text_as_from_the_ad(values):
+    # job_commands works each (name, value text) out once: the same answer as working it out
+    # on each job's own ad, whatever came before
+    from condor_soap.backends import htcondor_submit as subm
+
+    ad = make_ad(list(values.items()))
+    for name in ad.keys():
+        expected_value = None if subm._is_expression(ad, name) else ad.eval(name)
+        try:
+            expected_old = subm.old_text(ad, name)
+        except Untranslatable:
+            expected_old = None
+        value, old = subm._translation(ad, name)
+        assert old == expected_old
+        assert type(value) is type(expected_value)
+        if not isinstance(value, float):  # (a real's value is never used, and its text rounds)
+            assert value == expected_value
