@@ -171,21 +171,27 @@ def schedd():
 @contextmanager
 def removing(constraint: str) -> Iterator[None]:
     """Remove (then force out) every job matching ``constraint`` when the block ends,
-    however it ends: the pool is shared."""
+    however it ends, retrying for two minutes while the schedd does not answer: the pool
+    is shared."""
     try:
         yield
     finally:
         import htcondor2
 
-        s = schedd()
-        for action in (htcondor2.JobAction.Remove, htcondor2.JobAction.RemoveX):
+        deadline = time.monotonic() + 120
+        while True:
             try:
-                s.act(action, constraint, ("condor-soap bench cleanup", None))
-            except Exception as exc:  # noqa: BLE001 - report and go on to the next step
-                print(f"cleanup {action.name}: {exc}", file=sys.stderr)
-        deadline = time.monotonic() + 60
-        while s.query(constraint, ["ClusterId"], limit=1) and time.monotonic() < deadline:
-            time.sleep(0.5)
+                s = schedd()
+                for action in (htcondor2.JobAction.Remove, htcondor2.JobAction.RemoveX):
+                    s.act(action, constraint, ("condor-soap bench cleanup", None))
+                if not s.query(constraint, ["ClusterId"], limit=1):
+                    break
+            except Exception as exc:  # noqa: BLE001 - the schedd may be restarting: try again
+                print(f"cleanup: {exc}", file=sys.stderr)
+            if time.monotonic() > deadline:
+                print(f"cleanup: jobs matching {constraint} may be left in the queue", file=sys.stderr)
+                break
+            time.sleep(1)
 
 
 # -- profiles -----------------------------------------------------------------------------
