@@ -272,9 +272,10 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             client = self._state.ids.client(*real)  # type: ignore[arg-type]
         if client is None:
             return None
-        for name in (subm.TOKEN_ATTR, subm.JOB_ATTR):
-            if name in ad:
-                del ad[name]
+        if isinstance(token, str):  # only the service's own jobs carry its bookkeeping
+            for name in (subm.TOKEN_ATTR, subm.JOB_ATTR):
+                if name in ad:
+                    del ad[name]
         if client != real:
             ad["ClusterId"], ad["ProcId"] = client
             gid = ad.get("GlobalJobId")
