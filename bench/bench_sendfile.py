@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -75,12 +74,8 @@ def main() -> None:
     size, chunk = args.size_mib << 20, os.urandom(args.chunk_kib << 10)
     name = "upload.bin"
 
-    ctx = multiprocessing.get_context("spawn")
-    ports = ctx.Queue()
-    bare = ctx.Process(target=serve_bare, args=(args.threads, ports), daemon=True)
-    bare.start()
+    bare, port = common.spawn_server(serve_bare, args.threads)
     try:
-        port = ports.get(timeout=60)
         import http.client
 
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -88,15 +87,6 @@ def drive(port: int, body: bytes, clients: int, seconds: float, expect: bytes, e
     return sum(counts) / (time.monotonic() - started)
 
 
-def start(target, threads: int):
-    """One server in its own process; (process, port)."""
-    ctx = multiprocessing.get_context("spawn")
-    ports = ctx.Queue()
-    server = ctx.Process(target=target, args=(threads, ports), daemon=True)
-    server.start()
-    return server, ports.get(timeout=60)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
@@ -108,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
-    servers = [start(serve_echo, args.threads), start(serve_condor_soap, args.threads)]
+    servers = [common.spawn_server(serve_echo, args.threads), common.spawn_server(serve_condor_soap, args.threads)]
     try:
         cases = [(servers[0][1], ECHO_BODY, b"echoResponse"), (servers[1][1], VERSION_BODY, b"$CondorVersion")]
         for port, body, expect in cases:

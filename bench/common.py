@@ -90,6 +90,17 @@ class Service:
         return peak_growth(self.proc.pid, fn)
 
 
+def spawn_server(target: Callable, threads: int) -> tuple:
+    """``target(threads, port_queue)`` in a process of its own, serving; (process, port)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ports = ctx.Queue()
+    server = ctx.Process(target=target, args=(threads, ports), daemon=True)
+    server.start()
+    return server, ports.get(timeout=60)
+
+
 def _status_bytes(pid: int, key: str) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
