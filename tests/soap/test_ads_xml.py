@@ -226,3 +226,59 @@ def test_streamed_answer_over_http_is_whole(tmp_path):
             assert response.getheader("Transfer-Encoding") == "chunked"
             assert data == generic("getJobAds")[2]
         conn.close()
+
+
+@pytest.mark.real_pool
+def test_real_pool_ads_are_spynes_bytes(real_pool, tmp_path, reference_schema):
+    # ads as the schedd and the collector give them (jobs held, never run, with values of
+    # every kind): both paths over one core (fixed clock) answer getJobAds, getJobAd and
+    # queryAnyAds alike
+    import uuid
+
+    import classad2
+    import htcondor2
+
+    from condor_soap.backends.htcondor import HTCondorBackend
+    from condor_soap.config import Config
+    from condor_soap.core.collector import CollectorCore
+    from condor_soap.core.schedd import ScheddCore
+
+    marker = f"ads-xml-{uuid.uuid4().hex}"
+    constraint = f'AdsXmlTest == "{marker}"'
+    backend = HTCondorBackend(Config(state_dir=str(tmp_path / "state"), backend="htcondor"))
+    schedd_core = ScheddCore(Config(state_dir=str(tmp_path / "state")), backend, clock=lambda: 1000.0,
+                             reap_interval=None)
+    schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
+                                                           htcondor2.param.get("SCHEDD_HOST")))
+    try:
+        description = htcondor2.Submit({
+            "executable": "/bin/true", "hold": "true", "requirements": "false",
+            "MY.AdsXmlTest": f'"{marker}"', "MY.Text": '"a <b> & \\"c\\" é"', "MY.Real": "$(Process) * 0.1 + 1e20",
+            "MY.Expr": "ifThenElse(JobStatus == 5, \"held\", 7)", "MY.List": '{ 1, "x" }'})
+        schedd.submit(description, count=30)
+        # the queue and the collector change under a test: both paths answer from one snapshot
+        jobs, collected = backend.jobs(constraint), backend.query_ads(None, 'MyType == "Scheduler"')
+        assert len(jobs) == 30 and collected
+        copies = lambda ads: [classad2.ClassAd(repr(ad)) for ad in ads]  # noqa: E731
+        backend.stream_jobs = lambda c: copies(jobs)
+        backend.query_ads = lambda t, c: copies(collected)
+        backend.job = lambda c, p: copies(jobs[:1])[0]
+        apps = []
+        for fast in (True, False):
+            cores = Cores(schedd=schedd_core, collector=CollectorCore(backend), fast_answers=fast)
+            apps.append(App.__new__(App))
+            apps[-1].face = SoapFace(CondorApplication(cores))
+        for operation, children in (("getJobAds", f"<constraint>{constraint}</constraint>"),
+                                    ("queryAnyAds", "<constraint>MyType == \"Scheduler\"</constraint>")):
+            fast_answer, generic_answer = (app(operation, children)[2] for app in apps)
+            assert fast_answer == generic_answer
+            validate(fast_answer, operation, reference_schema)
+        assert fast_answer.count(b"<name>MyType</name>") >= 1
+        ids = f"<clusterId>{jobs[0]['ClusterId']}</clusterId><jobId>{jobs[0]['ProcId']}</jobId>"
+        fast_answer, generic_answer = (app("getJobAd", ids)[2] for app in apps)
+        assert fast_answer == generic_answer and b"&lt;b&gt; &amp;" in fast_answer
+    finally:
+        for action in (htcondor2.JobAction.Remove, htcondor2.JobAction.RemoveX):
+            schedd.act(action, constraint, ("test teardown", None))
+        schedd_core.close()
+        backend.close()
