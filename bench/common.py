@@ -214,7 +214,7 @@ def profiling(pid: int, path: Optional[str]) -> Iterator[None]:
     if not path:
         yield
         return
-    spy = subprocess.Popen([shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+    spy = subprocess.Popen([shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid", str(pid), "--rate", "250", "--format", "raw", *(["--idle"] if os.environ.get("BENCH_PROFILE_IDLE") else []),
                             "--output", path, "--nonblocking"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # py-spy attaches

@@ -109,16 +109,18 @@ class CommitMixin:
         return self._schedd(lambda s: s.query(constraint, projection), "Could not read the queue")
 
     def _wait_spooled(self, token: str, count: int) -> None:
-        """Until the schedd finished every stage-in (its release then leaves the jobs held)."""
+        """Until the schedd finished every stage-in (its release then leaves the jobs held).
+        Each poll asks for one job still spooling, not for the whole batch."""
         deadline = time.monotonic() + self.stage_timeout
-        while True:
-            ads = self._token_jobs(token, ["JobStatus", "HoldReasonCode"])
-            if len(ads) == count and not any(ad.get("HoldReasonCode") == SPOOLING_INPUT for ad in ads):
-                return
+        spooling = f"{subm.TOKEN_ATTR} == {classad2.quote(token)} && HoldReasonCode == {SPOOLING_INPUT}"
+        while self._schedd(lambda s: s.query(spooling, ["ClusterId"], limit=1), "Could not read the queue"):
             if time.monotonic() > deadline:
                 raise BackendError(f"The schedd did not finish receiving the input files within "
                                    f"{self.stage_timeout:.0f} s")
-            time.sleep(0.1)
+            time.sleep(0.05)
+        queued = len(self._token_jobs(token, ["ClusterId"]))
+        if queued != count:
+            raise BackendError(f"{queued} of the {count} jobs submitted are in the queue")
 
     def _release_batch(self, token: str, count: int) -> None:
         constraint = f"{subm.TOKEN_ATTR} == {classad2.quote(token)} && JobStatus == {HELD}"
