@@ -109,11 +109,13 @@ class CommitMixin:
         return self._schedd(lambda s: s.query(constraint, projection), "Could not read the queue")
 
     def _wait_spooled(self, token: str, count: int) -> None:
-        """Until the schedd finished every stage-in (its release then leaves the jobs held).
-        Each poll asks for one job still spooling, not for the whole batch."""
+        """Until the schedd finished every stage-in: every job held again, not for spooling
+        (its release after the stage-in passes through other states before JobStatusOnRelease
+        holds it). Each poll asks for one job not there yet, not for the whole batch."""
         deadline = time.monotonic() + self.stage_timeout
-        spooling = f"{subm.TOKEN_ATTR} == {classad2.quote(token)} && HoldReasonCode == {SPOOLING_INPUT}"
-        while self._schedd(lambda s: s.query(spooling, ["ClusterId"], limit=1), "Could not read the queue"):
+        waiting = (f"{subm.TOKEN_ATTR} == {classad2.quote(token)} && "
+                   f"!(JobStatus == {HELD} && HoldReasonCode =!= {SPOOLING_INPUT})")
+        while self._schedd(lambda s: s.query(waiting, ["ClusterId"], limit=1), "Could not read the queue"):
             if time.monotonic() > deadline:
                 raise BackendError(f"The schedd did not finish receiving the input files within "
                                    f"{self.stage_timeout:.0f} s")
