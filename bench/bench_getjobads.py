@@ -6,7 +6,8 @@ while it answers.
 Queues ``--jobs`` held jobs (``/bin/true``, never run) carrying a marker unique to this run,
 times ``--repeat`` getJobAds with the constraint on that marker (the whole answer read over a
 keep-alive connection) and as many ``Schedd.query`` of the same constraint, and prints the
-medians, the ratio, and the peak RSS growth of the service during one answer. The jobs are
+medians, the ratio, and the peak RSS growth of the service during its first answer (over
+its RSS once started and connected to the schedd). The jobs are
 removed at the end, however the run ends (the pool is shared).
 
     bench/bench_getjobads.py [--jobs 10000] [--repeat 5] [--quick]
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="200 jobs, 2 repeats (CI smoke test)")
-    parser.add_argument("--profile", metavar="FILE", help="py-spy profile of the service's last answer")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy profile of the service's first answer")
     parser.add_argument("--service-args", default="", help="extra 'condor-soap serve' options")
     args = parser.parse_args()
     if args.quick:
@@ -52,7 +53,9 @@ def main() -> None:
         try:
             body = common.envelope("getJobAds", f"<constraint>{constraint}</constraint>")
             conn = service.connection()
-            common.call(conn, body)  # warm-up (locates the schedd)
+            common.call(conn, common.envelope("getJobAds", "<constraint>false</constraint>"))  # locates the schedd
+            with common.profiling(service.proc.pid, args.profile):  # the first answer: growth from a fresh start
+                _, growth = service.peak_growth(lambda: common.call(conn, body))
             soap_times, query_times = [], []
             for _ in range(args.repeat):
                 start = time.perf_counter()
@@ -66,8 +69,6 @@ def main() -> None:
             ads = answer.count(b"<name>MyType</name>")
             if ads != args.jobs:
                 raise RuntimeError(f"getJobAds answered {ads} ads of {args.jobs}")
-            with common.profiling(service.proc.pid, args.profile):
-                _, growth = service.peak_growth(lambda: common.call(conn, body))
             conn.close()
         finally:
             service.close()
