@@ -380,10 +380,11 @@ class ScheddCore:
     def _job_structs(self, who: Caller, queued: Iterable[classad2.ClassAd], touched: set[int],
                      local: list[classad2.ClassAd]) -> Iterator[Sequence[Attr]]:
         convert = StructConverter(self._now())
+        sees_all = self.policy.sees(who, None)
         for ad in queued:
             if touched and views.job_key(ad)[0] in touched:
                 continue  # shown as the transaction sees it, from ``local``
-            if self.policy.sees(who, _owner(ad)):
+            if sees_all or self.policy.sees(who, _owner(ad)):
                 yield self.policy.redact(who, convert(ad))
         for ad in local:
             yield self.policy.redact(who, convert(ad))
