@@ -87,6 +87,47 @@ def drive(port: int, body: bytes, clients: int, seconds: float, expect: bytes, e
     return sum(counts) / (time.monotonic() - started)
 
 
+def in_process(calls: int) -> tuple[float, float]:
+    """Microseconds per call of each application called as WSGI in this process, one thread,
+    no HTTP: the work each does per request, without the server's and the client's."""
+    import io
+
+    from spyne import Application, ServiceBase, Unicode, rpc
+    from spyne.protocol.soap import Soap11
+    from spyne.server.wsgi import WsgiApplication
+
+    sys.path.insert(0, ROOT)
+    from condor_soap import Config, create_app
+
+    class Echo(ServiceBase):
+        @rpc(Unicode, _returns=Unicode)
+        def echo(ctx, s):
+            return s
+
+    echo = WsgiApplication(Application([Echo], tns="urn:bench", in_protocol=Soap11(validator="soft"),
+                                       out_protocol=Soap11()))
+    soap = create_app(Config(state_dir=tempfile.mkdtemp(prefix="condor-soap-bench-")))
+
+    def per_call(app, body: bytes) -> float:
+        def environ() -> dict:
+            return {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "text/xml; charset=utf-8",
+                    "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "PATH_INFO": "/",
+                    "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+                    "wsgi.url_scheme": "http", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:80"}
+        samples = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(calls):
+                b"".join(app(environ(), lambda status, headers, exc_info=None: None))
+            samples.append((time.perf_counter() - start) / calls * 1e6)
+        return common.median(samples)
+
+    try:
+        return per_call(echo, ECHO_BODY), per_call(soap, VERSION_BODY)
+    finally:
+        soap.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
@@ -95,6 +136,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for both servers")
     parser.add_argument("--quick", action="store_true", help="one round of 1 s per server (CI smoke test)")
     parser.add_argument("--profile", metavar="FILE", help="py-spy profile of condor-soap's last round")
+    parser.add_argument("--in-process", action="store_true",
+                        help="also the cost per call of each application without HTTP (less noisy)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
@@ -118,6 +161,10 @@ def main() -> None:
     print(f"bare Spyne echo:              {echo:8.1f} req/s")
     print(f"condor-soap getVersionString: {version:8.1f} req/s")
     print(f"ratio getVersionString req/s / bare Spyne echo req/s: {version / echo:.2f}")
+    if args.in_process:
+        echo_us, soap_us = in_process(300 if args.quick else 2000)
+        print(f"in process, no HTTP: bare Spyne echo {echo_us:.0f} us/call, condor-soap {soap_us:.0f} us/call")
+        print(f"ratio bare Spyne echo us/call / getVersionString us/call: {echo_us / soap_us:.2f}")
 
 
 if __name__ == "__main__":
