@@ -18,6 +18,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATE_ENV = "CONDOR_SOAP_BENCH_STATE"  # the service's state directory, made and removed by main()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 ECHO_BODY = (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
@@ -56,7 +57,7 @@ def serve_condor_soap(threads: int, port_queue) -> None:
     sys.path.insert(0, ROOT)  # this checkout, whatever is installed
     from condor_soap import Config, create_app
 
-    state = tempfile.mkdtemp(prefix="condor-soap-bench-")
+    state = os.path.join(os.environ[STATE_ENV], "served")  # the parent's, removed by it
     _serve(create_app(Config(state_dir=state, threads=threads)), threads, port_queue)
 
 
@@ -106,7 +107,7 @@ def in_process(calls: int) -> tuple[float, float]:
 
     echo = WsgiApplication(Application([Echo], tns="urn:bench", in_protocol=Soap11(validator="soft"),
                                        out_protocol=Soap11()))
-    soap = create_app(Config(state_dir=tempfile.mkdtemp(prefix="condor-soap-bench-")))
+    soap = create_app(Config(state_dir=os.path.join(os.environ[STATE_ENV], "in-process")))
 
     def per_call(app, body: bytes) -> float:
         def environ() -> dict:
@@ -129,6 +130,12 @@ def in_process(calls: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="condor-soap-bench-") as state:
+        os.environ[STATE_ENV] = state  # inherited by the server process
+        run()
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per server, alternating")
