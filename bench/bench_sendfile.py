@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+UPLOAD_ENV = "CONDOR_SOAP_BENCH_UPLOADS"  # where the baseline appends, made and removed by main()
 OK = (b'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope '
       b'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><sendFileResponse>'
       b'<response><code>SUCCESS</code></response></sendFileResponse></soap:Body></soap:Envelope>')
@@ -43,11 +44,11 @@ def bare_app(path: str):
 def serve_bare(threads: int, ports) -> None:
     import waitress.server
 
-    with tempfile.TemporaryDirectory(prefix="condor-soap-bench-") as tmp:
-        server = waitress.server.create_server(bare_app(os.path.join(tmp, "upload")), host="127.0.0.1", port=0,
-                                               threads=threads, max_request_body_size=1 << 31)
-        ports.put(server.effective_port)
-        server.run()
+    # the file lives in the parent's directory: this process is terminated, not left to clean up
+    server = waitress.server.create_server(bare_app(os.path.join(os.environ[UPLOAD_ENV], "upload")), host="127.0.0.1",
+                                           port=0, threads=threads, max_request_body_size=1 << 31)
+    ports.put(server.effective_port)
+    server.run()
 
 
 def upload(conn, size: int, chunk: bytes, header: str) -> float:
@@ -61,6 +62,12 @@ def upload(conn, size: int, chunk: bytes, header: str) -> float:
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="condor-soap-bench-") as directory:
+        os.environ[UPLOAD_ENV] = directory  # inherited by the baseline's process
+        run()
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--chunk-kib", type=int, default=1024)
