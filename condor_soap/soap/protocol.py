@@ -31,7 +31,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import itertools
 import logging
+import re
 import threading
 from typing import Any, Iterable, Optional, Union
 
@@ -59,6 +61,20 @@ SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 DTD_REFUSED = ("A SOAP message must not contain a document type declaration (SOAP 1.1 §3): "
                "DTDs and entity declarations are refused")
 _PROLOG_CHUNK = 1 << 16
+_WS = rb"[ \t\r\n]"
+_ASCII_ENCODINGS = rb"(?:utf-8|us-ascii|iso-8859-1)"
+#: A prolog that cannot hold a DOCTYPE, told from the bytes alone: an optional UTF-8 BOM, an
+#: optional XML declaration naming no encoding or an ASCII-compatible one, whitespace, then the
+#: root's start tag. Nothing before the root can be ``<!``; anything else takes libxml2's path.
+_PLAIN_PROLOG = re.compile(
+    rb"(?:\xef\xbb\xbf)?" + _WS + rb"*"
+    rb"(?:<\?xml" + _WS + rb"+version" + _WS + rb"*=" + _WS + rb"*(?:\"1\.[0-9]\"|'1\.[0-9]')"
+    rb"(?:" + _WS + rb"+encoding" + _WS + rb"*=" + _WS + rb"*(?:\"" + _ASCII_ENCODINGS + rb"\"|'"
+    + _ASCII_ENCODINGS + rb"'))?"
+    rb"(?:" + _WS + rb"+standalone" + _WS + rb"*=" + _WS + rb"*(?:\"(?:yes|no)\"|'(?:yes|no)'))?"
+    + _WS + rb"*\?>)?" + _WS + rb"*<[A-Za-z_]", re.IGNORECASE)
+#: HTTP charsets under which the bytes read as ASCII up to the root (codecs' names).
+_ASCII_CHARSETS = frozenset(("utf-8", "ascii", "latin-1"))
 _PARSERS = threading.local()
 _DOCUMENT_PARSERS = threading.local()  # lxml parsers are not thread-safe; one per request costs
 
@@ -93,6 +109,12 @@ def check_prolog(chunks: Iterable[Union[bytes, str]], charset: Optional[str] = N
     before any entity is declared. ``charset`` (the HTTP one) decodes bytes first, as Spyne does
     before parsing. Text that is not XML, or not in its charset, passes: the real parse
     reports it."""
+    chunks = iter(chunks)
+    first = next(chunks, b"")
+    if (isinstance(first, bytes) and _PLAIN_PROLOG.match(first)
+            and (not charset or _codec_name(charset) in _ASCII_CHARSETS)):
+        return  # the common case, decided without a parser (tests/soap/test_prolog.py)
+    chunks = itertools.chain((first,), chunks)
     parser = _prolog_parser()
     try:
         # UTF-8 bytes read as libxml2 reads them decide exactly as the decoded text would
@@ -114,6 +136,13 @@ def check_prolog(chunks: Iterable[Union[bytes, str]], charset: Optional[str] = N
             parser.close()  # ready for the next document (a no-op after a complete one)
         except (etree.XMLSyntaxError, _Stop):
             pass
+
+
+def _codec_name(charset: str) -> Optional[str]:
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
 
 
 def _prolog_parser() -> Any:
