@@ -9,7 +9,7 @@ from condor_soap.auth.audit import AuditLog
 from condor_soap.calls import Calls
 from condor_soap.core.ports import Backend
 from condor_soap.config import Config
-from condor_soap.core import constraints
+from condor_soap.core import constraints, expression_guard
 from condor_soap.core.collector import CollectorCore
 from condor_soap.core.schedd import ScheddCore
 from condor_soap.rest.api import Api
@@ -44,6 +44,8 @@ def create_app(config: Config, backend: Optional[Backend] = None) -> HttpService
     constraints.configure(config.constraint_time_limit)
     metrics = Metrics()
     metrics.describe(__version__, config.backend)
+    expression_guard.configure(expression_guard.ExpressionLimits(config.max_expression_length,
+                                                                 config.max_expression_depth))
     with contextlib.ExitStack() as stack:
         backend = backend or build_backend(config)
         stack.callback(backend.close)

@@ -59,9 +59,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command in ("passwd", "token"):
         return _credentials(args)
     from condor_soap.server import serve
+    from condor_soap.state_lock import StateDirBusy
 
     assert config is not None
-    serve(config)
+    try:
+        serve(config)
+    except StateDirBusy as exc:
+        print(f"condor-soap: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -219,6 +219,12 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("max_jobs_per_query", _limit, 10000,
                 "most job ads a query returns: more is FAIL for getJobAds, the first ones for the "
                 "REST face (as RESTD_MAX_JOBS; 0 or negative = no limit)", "RESTD_MAX_JOBS"),
+        Setting("max_expression_length", int, 1 << 20,
+                "longest ClassAd expression text a client may send (constraint, EXPRESSION-ATTR value, "
+                "requirements), in characters", shown_default="1048576 = 1 MiB"),
+        Setting("max_expression_depth", int, 2000,
+                "deepest ClassAd expression a client may send, in operator levels (classad2 crashes "
+                "the process past ~30,000; evaluation gives up past ~400)"),
         Setting("max_auth_failures", int, 10,
                 "failed logins from one client address within auth_failure_window before it gets "
                 "429 Too Many Requests"),
@@ -273,6 +279,8 @@ class Config:
             raise ValueError("watch_interval, watch_heartbeat and watch_max_seconds must be > 0")
         if self.history_size < 0:
             raise ValueError("history_size must be >= 0")
+        if self.max_expression_length < 1 or self.max_expression_depth < 1:
+            raise ValueError("max_expression_length and max_expression_depth must be at least 1")
         if self.threads < 1 or self.max_running_jobs < 1:
             raise ValueError("threads and max_running_jobs must be at least 1")
         self.state_dir = os.path.abspath(self.state_dir)

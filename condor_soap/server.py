@@ -5,12 +5,14 @@ import ctypes
 import logging
 import signal
 import sys
+import threading
 from typing import TextIO
 
 import waitress.server
 
 from condor_soap.app import build_backend, create_app
 from condor_soap.config import Config
+from condor_soap.state_lock import StateDirLock
 
 log = logging.getLogger("condor_soap")
 TRANSPORT_CEILING = 2  # waitress's own body limit, in multiples of max_request_body_size
@@ -31,10 +33,24 @@ def share_malloc_arenas() -> None:
     except (OSError, AttributeError):
         pass
 
+#: Stack of every thread the service starts (waitress workers, reaper, job runner). classad2
+#: recurses on it once per expression level (~270 bytes printing an ad): 32 MiB holds ~120,000
+#: levels whatever ``ulimit -s`` says (glibc's default is the 8 MiB of that limit, musl's
+#: 128 KiB), beyond any ad a schedd can hold and far past ``max_expression_depth``. Only the
+#: pages a thread touches are memory (docs/reliability.rst).
+THREAD_STACK_BYTES = 32 << 20
+
 
 def serve(config: Config, out: TextIO = sys.stdout) -> None:
-    """Run the service in the foreground; returns after a clean shutdown."""
+    """Run the service in the foreground; returns after a clean shutdown. Raises
+    :class:`~condor_soap.state_lock.StateDirBusy` if another service holds the state dir."""
+    with StateDirLock(config.state_dir):
+        _serve(config, out)
+
+
+def _serve(config: Config, out: TextIO) -> None:
     share_malloc_arenas()
+    threading.stack_size(THREAD_STACK_BYTES)
     backend = build_backend(config)
     app = create_app(config, backend)
     server = waitress.server.create_server(

@@ -75,6 +75,11 @@ def service_url(tmp_path_factory) -> Iterator[str]:
         app.close()
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--reliability-long", action="store_true",
+                     help="tests/reliability: the long runs (more kills, longer soak); also CONDOR_SOAP_LONG=1")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """Under ``CI=true`` a skip is a failure: a test that needs a real component must run."""

@@ -67,14 +67,6 @@ def old_text(ad: classad2.ClassAd, name: str) -> str:
     return value
 
 
-def _is_expression(ad: classad2.ClassAd, name: str) -> bool:
-    expr = ad.lookup(name)
-    try:
-        return str(classad2.ClassAd({"x": expr.eval()}).lookup("x")) != str(expr)
-    except Exception:
-        return True
-
-
 _TRANSLATIONS: dict[tuple[str, str], tuple[Any, Optional[str]]] = {}
 MAX_TRANSLATIONS = 8192
 
@@ -89,7 +81,9 @@ def _translation(ad: classad2.ClassAd, name: str) -> tuple[Any, Optional[str]]:
     key = (name, str(ad.lookup(name)))
     found = _TRANSLATIONS.get(key)
     if found is None:
-        value = None if _is_expression(ad, name) else ad.eval(name)
+        value = ad.get(name)  # a literal's value; an expression is not evaluated (nor needed)
+        if isinstance(value, classad2.ExprTree):
+            value = None
         try:
             found = (value, old_text(ad, name))
         except Untranslatable:

@@ -50,10 +50,13 @@ from condor_soap.backends.local_store import Store
 from condor_soap.config import SETTINGS, Config
 from condor_soap.core.constraints import select
 from condor_soap.core.records import ActionKind, AdType, CommitBatch, FileInfo, JobAction, NewJob
+from condor_soap.errors import CondorSoapError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_AD_LIFETIME = 900  # seconds, HTCondor's CLASSAD_LIFETIME
+#: A finished job leaves the queue unless this is false (``states.leaves_queue`` in ClassAd terms).
+LEAVES_QUEUE = "LeaveJobInQueue =!= true"
 Key = tuple[int, int]
 
 
@@ -75,6 +78,7 @@ class LocalBackend:
         self._apply_lock = threading.Lock()
         self._closed = False
         self._next_sweep = 0.0
+        self._stuck: set[Key] = set()  # finished jobs whose LeaveJobInQueue could not be judged
         self._recover()
         self._runner = Runner(self._store, self.spool_dir, config.max_running_jobs, self._host,
                               self._sweep, tick=tick, kill_grace=kill_grace)
@@ -117,7 +121,6 @@ class LocalBackend:
                     for action in batch.actions:
                         if not self._act(action, kills, gone):
                             failed.append(action)
-                    gone += self._leave_queue()
                     self._store.record_token(batch.token)
             except sqlite3.IntegrityError as exc:
                 raise BackendError(f"Could not queue the jobs: {exc}") from None
@@ -125,7 +128,12 @@ class LocalBackend:
                 self._runner.kill(key)
             for key in gone:
                 self._delete_spool(key)
+            touched = {key for action in batch.actions if action not in failed
+                       for key in self._store.job_keys(cluster=action.cluster)
+                       if action.proc is None or key[1] == action.proc}
         self._runner.wake()
+        if touched:
+            self._leave_queue(touched)  # a removed or closed job leaves as soon as it may
         return failed
 
     def _place_files(self, job: NewJob) -> None:
@@ -198,17 +206,47 @@ class LocalBackend:
         kills.append(key)
         return True
 
-    def _leave_queue(self) -> list[Key]:
-        """Move finished jobs that may leave (LeaveJobInQueue not true) to the history."""
+    def _leave_queue(self, keys: Optional[set[Key]] = None) -> list[Key]:
+        """Move finished jobs (of ``keys``; None: all) whose ``LeaveJobInQueue`` is not true
+        to the history. The expression is the client's: it is judged by the constraint
+        workers, within ``constraint_time_limit`` and outside every lock; a job whose
+        expression cannot be judged in time stays in the queue (until a forced removal)."""
+        candidates = [((cluster, proc), text) for cluster, proc, _status, text
+                      in self._store.all_jobs((states.COMPLETED, states.REMOVED))
+                      if (keys is None or (cluster, proc) in keys) and (cluster, proc) not in self._stuck
+                      and not self._runner_live((cluster, proc))]
         gone = []
-        for cluster, proc, _status, text in self._store.all_jobs((states.COMPLETED, states.REMOVED)):
-            if self._runner_live((cluster, proc)):
-                continue
-            ad = classad2.ClassAd(text)
-            if states.leaves_queue(ad):
-                self._store.move_to_history(cluster, proc, str(ad))
-                gone.append((cluster, proc))
+        with self._apply_lock:
+            with self._store.transaction():
+                for key, text in self._leaving(candidates):
+                    if self._store.job_text(*key) == text and not self._runner_live(key):  # unchanged since judged
+                        self._store.move_to_history(*key, text)
+                        gone.append(key)
+            for key in gone:
+                self._delete_spool(key)
         return gone
+
+    def _leaving(self, candidates: list[tuple[Key, str]]) -> list[tuple[Key, str]]:
+        """The candidates whose LeaveJobInQueue is not true, judged in the constraint workers
+        (all at once, else one by one; a job that cannot be judged is set aside for good)."""
+        if not candidates:
+            return []
+        ads = [classad2.ClassAd(text) for _key, text in candidates]
+        try:
+            chosen = {id(ad) for ad in select(LEAVES_QUEUE, ads)}
+            return [c for c, ad in zip(candidates, ads) if id(ad) in chosen]
+        except CondorSoapError:
+            pass
+        leaving = []
+        for candidate, ad in zip(candidates, ads):
+            try:
+                if select(LEAVES_QUEUE, [ad]):
+                    leaving.append(candidate)
+            except CondorSoapError as exc:
+                log.warning("local backend: job %d.%d stays in the queue: its LeaveJobInQueue cannot be "
+                            "judged (%s)", *candidate[0], exc)
+                self._stuck.add(candidate[0])
+        return leaving
 
     def _runner_live(self, key: Key) -> bool:
         runner = getattr(self, "_runner", None)
@@ -220,11 +258,7 @@ class LocalBackend:
         if time.monotonic() < self._next_sweep:
             return
         started = time.monotonic()
-        with self._apply_lock:
-            with self._store.transaction():
-                gone = self._leave_queue()
-            for key in gone:
-                self._delete_spool(key)
+        self._leave_queue()
         self._next_sweep = started + 10 * (time.monotonic() - started)
 
     def _delete_spool(self, key: Key) -> None:
@@ -311,10 +345,7 @@ class LocalBackend:
             raise BackendError("The ad has no Name attribute")
         if "MyType" not in ad:
             ad["MyType"] = MY_TYPES.get(AdType(ad_type), "Generic")
-        try:
-            lifetime = ad.eval("ClassAdLifetime")
-        except Exception:
-            lifetime = None
+        lifetime = ad.get("ClassAdLifetime")  # a literal only: client expressions are not evaluated here
         if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
             lifetime = DEFAULT_AD_LIFETIME
         return self._store.put_ad(int(ad_type), name, str(ad), time.time() + lifetime)

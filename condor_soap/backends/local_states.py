@@ -120,12 +120,3 @@ def requeue(ad: classad2.ClassAd, now: int) -> None:
     if status(ad) == RUNNING:
         _set_status(ad, IDLE, now)
 
-
-def leaves_queue(ad: classad2.ClassAd) -> bool:
-    """Completed or removed, and ``LeaveJobInQueue`` does not evaluate to true."""
-    if status(ad) not in (COMPLETED, REMOVED):
-        return False
-    try:
-        return ad.eval("LeaveJobInQueue") is not True
-    except Exception:  # an attribute that does not evaluate keeps nothing in the queue
-        return True

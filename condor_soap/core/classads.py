@@ -35,6 +35,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import classad2
 
+from condor_soap.core import expression_guard
 from condor_soap.core.records import Attr, AttrType, Shape, ShapedStruct
 
 #: ``ClassAdAttributeIsPrivate`` (compat_classad.cpp), compared case-insensitively.
@@ -55,11 +56,13 @@ def is_valid_name(name: Optional[str]) -> bool:
     return bool(name) and _NAME.match(name) is not None and name.casefold() not in _RESERVED
 
 
-def parse_expr(text: str) -> Optional[classad2.ExprTree]:
+def parse_expr(text: str, what: str = "The expression") -> Optional[classad2.ExprTree]:
     """Parse ClassAd expression text (old or new syntax); None if it is not exactly one
-    expression."""
+    expression. Text past the expression limits raises
+    :class:`~condor_soap.core.expression_guard.ExpressionTooLarge` (``what`` names it)."""
     if not text.strip():
         return None
+    expression_guard.check(text, what)
     # The new-syntax parse is the strictness check: a sentinel after the value catches
     # trailing garbage, which both classad2 parsers otherwise drop silently.
     try:
@@ -283,19 +286,21 @@ def to_structs(ads: Iterable[classad2.ClassAd], now: int) -> Iterator[Sequence[A
 
 def value_of(item: Attr) -> Any:
     """The value to store for a client item: UNDEFINED for null, the exact string for
-    STRING-ATTR, else the parsed expression. Raises ValueError if the text does not parse."""
+    STRING-ATTR, else the parsed expression. Raises ValueError if the text does not parse,
+    ExpressionTooLarge past the expression limits."""
     if item.value is None:
         return classad2.Value.Undefined
     if item.type is AttrType.STRING:
         return item.value
-    expr = parse_expr(item.value)
+    expr = parse_expr(item.value, f"The value of {item.name}")
     if expr is None:
         raise ValueError(f"cannot parse {item.value!r}")
     return expr
 
 
 def from_struct(items: Optional[Iterable[Attr]]) -> classad2.ClassAd:
-    """Build a ClassAd from client items, insertAd style: bad items are skipped."""
+    """Build a ClassAd from client items, insertAd style: bad items are skipped (a value
+    past the expression limits is not: ExpressionTooLarge)."""
     ad = classad2.ClassAd()
     for item in items or ():
         if item.name is None or not is_valid_name(item.name):

@@ -7,6 +7,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import classad2
 
+from condor_soap.core import expression_guard
 from condor_soap.core.ports import Backend, BackendError
 from condor_soap.core.classads import from_struct, to_structs
 from condor_soap.core.constraints import check as check_constraint
@@ -57,6 +58,12 @@ class CollectorCore:
     def query_ads(self, ad_type: Optional[AdType], constraint: Optional[str]) -> Iterable[Sequence[Attr]]:
         """Ads of one type (None = any), converted as they are iterated; errors give an empty
         list (no Status on the wire)."""
+        try:
+            if constraint:  # before any backend parses it, or forwards it to a collector
+                expression_guard.check(constraint, "The constraint")
+        except expression_guard.ExpressionTooLarge as exc:
+            log.info("collector query refused: %s", exc)
+            return []
         try:
             ads = self.backend.query_ads(ad_type, constraint or None)
         except BackendError as exc:  # no Status on the wire: a failure is an empty answer (spec §4.4)

@@ -24,6 +24,7 @@ from typing import Optional, Sequence, TypeVar
 
 import classad2
 
+from condor_soap.core.expression_guard import check as check_expression
 from condor_soap.errors import CondorSoapError
 
 Ad = TypeVar("Ad", bound=classad2.ClassAd)
@@ -111,6 +112,7 @@ class ConstraintJudge:
         """The ads ``constraint`` is true for; ConstraintTooCostly past the time limit."""
         if constraint is None or not constraint.strip():
             return list(ads)
+        check_expression(constraint, "The constraint")
         try:
             classad2.ExprTree(constraint)
         except Exception:  # classad2 raises several types for text that does not parse

@@ -26,7 +26,7 @@ import classad2
 
 from condor_soap.core.ports import Backend, BackendError, NoSuchFile, NoSuchJob
 from condor_soap.config import Config
-from condor_soap.core import template, views
+from condor_soap.core import expression_guard, template, views
 from condor_soap.core.health import Readiness
 from condor_soap.core.classads import StructConverter, literal, submit_value, to_struct
 from condor_soap.core.constraints import check as check_constraint, select
@@ -345,6 +345,8 @@ class ScheddCore:
         who = caller()
         own = self._visible_only(who, constraint)
         with self.table.enter(txn, required=False) as t:
+            if constraint:  # before any backend parses it, or forwards it to a schedd
+                expression_guard.check(constraint, "The constraint")
             with self._backend():
                 queued = self.backend.stream_jobs(own if own is not None else constraint)
             touched: set[int] = set()

@@ -51,7 +51,7 @@ def job_template(cluster: int, proc: int, owner: Optional[str], universe: Univer
                ("In", "/dev/null"), ("Out", "/dev/null"), ("Err", "/dev/null"),
                ("BufferSize", 524288), ("BufferBlockSize", 32768),
                ("ShouldTransferFiles", "YES"), ("WhenToTransferOutput", "ON_EXIT")]
-    requirement = parse_expr(requirements) if requirements else None
+    requirement = parse_expr(requirements, "The requirements expression") if requirements else None
     values.append(("Requirements", requirement if requirement is not None else True))
     values += [(n, False) for n in ("PeriodicHold", "PeriodicRemove", "PeriodicRelease", "OnExitHold")]
     values.append(("OnExitRemove", True))
@@ -80,19 +80,17 @@ def job_template(cluster: int, proc: int, owner: Optional[str], universe: Univer
 
 
 def _string(ad: classad2.ClassAd, name: str) -> Optional[str]:
-    try:
-        value = ad.eval(name) if name in ad else None
-    except Exception:
-        return None
+    value = ad.get(name)
     return value if isinstance(value, str) else None
 
 
 def job_requirements(job_ad: Optional[list[Attr]]) -> list[str]:
     """The files a submitter must send for ``job_ad``, in the original's order: each entry
     of TransferInputFiles, In (unless /dev/null), x509userproxy, then Cmd unless
-    TransferExecutable is false. Duplicates removed, values as written."""
+    TransferExecutable is false. Duplicates removed, values as written. Only literal values
+    count: the client's expressions are not evaluated in the service (the original evaluated
+    them; evaluation cannot be interrupted, docs/reliability.rst)."""
     ad = from_struct(job_ad)
-    ad["Iwd"] = "/tmp"  # as the original forced it; relative names stay relative
     found: list[str] = []
     inputs = _string(ad, "TransferInputFiles") or ""
     found += [name.strip() for name in inputs.split(",") if name.strip()]
@@ -103,10 +101,6 @@ def job_requirements(job_ad: Optional[list[Attr]]) -> list[str]:
     if proxy:
         found.append(proxy)
     cmd = _string(ad, "Cmd")
-    try:
-        transfer_exe = ad.eval("TransferExecutable") if "TransferExecutable" in ad else True
-    except Exception:
-        transfer_exe = True
-    if cmd and transfer_exe is not False:
+    if cmd and ad.get("TransferExecutable") is not False:
         found.append(cmd)
     return list(dict.fromkeys(found))

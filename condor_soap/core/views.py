@@ -17,10 +17,9 @@ def job_key(ad: classad2.ClassAd) -> tuple[int, int]:
 
 
 def status(ad: classad2.ClassAd) -> Optional[int]:
-    try:
-        value = ad.eval("JobStatus") if "JobStatus" in ad else None
-    except Exception:
-        return None
+    """The job's JobStatus if it is an integer literal (a client's expression is not
+    evaluated in the service: evaluation cannot be interrupted, docs/reliability.rst)."""
+    value = ad.get("JobStatus")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -71,7 +70,7 @@ def reason_text(reason: Optional[str]) -> Optional[str]:
     if not reason:
         return None
     if reason.startswith('"'):
-        expr = parse_expr(reason)
+        expr = parse_expr(reason, "The reason")
         value = literal(expr) if expr is not None else None
         if isinstance(value, str):
             return value

@@ -44,7 +44,9 @@ def test_backends_import_only_the_port_and_core_leaves():
             assert not name.startswith((*FACES, "condor_soap.http", "condor_soap.auth")), (path.name, name)
     for leaf in ("ports", "constraints", "constraint_worker", "records", "arguments"):
         inside = {n for n in imported(CORE / f"{leaf}.py") if n.startswith("condor_soap.core")}
-        assert inside <= {"condor_soap.core.records"}, (leaf, inside)
+        assert inside <= {"condor_soap.core.records", "condor_soap.core.expression_guard"}, (leaf, inside)
+    guard = {n for n in imported(CORE / "expression_guard.py") if n.startswith("condor_soap")}
+    assert guard <= {"condor_soap.errors"}, guard
 
 
 def test_faces_import_neither_each_other_nor_http():
