@@ -258,3 +258,103 @@ test_fuzz_mutated_envelopes = _fuzz(mutated_envelope, "mutated")
 def test_every_operation_is_fuzzed():
     """The generator covers every operation of both WSDLs (31)."""
     assert len(OPERATIONS) == 31 and {"submit", "insertAd", "sendFile", "queryAnyAds"} <= set(OPERATIONS)
+
+
+# Large and deep ClassAd text (docs/reliability.rst): megabytes, tens of thousands of levels,
+# sent to every operation that reads ClassAd text, against the real service process on each
+# backend (a crash there is a failed assertion, not the end of the test run).
+BINARY_OPS = ["||", "&&", "==", "!=", "=?=", "=!=", " is ", " isnt ", "<", ">=", "+", "-", "*", "/", "%", "&", "|",
+              "^", "<<", ">>>", "."]
+LEVELS = [100, 1_000, 2_000, 2_001, 30_000, 100_000, 200_000]
+
+
+@st.composite
+def large_text(draw) -> str:
+    levels = draw(st.sampled_from(LEVELS))
+    leaf = draw(st.sampled_from(["a", "1", "ClusterId", '"s"', "true", "x.y"]))
+    kind = draw(st.integers(0, 7))
+    if kind == 0:  # a chain of one operator
+        op = draw(st.sampled_from(BINARY_OPS))
+        return leaf + (op + leaf) * levels
+    if kind == 1:  # a chain of random operators
+        ops = draw(st.lists(st.sampled_from(BINARY_OPS), min_size=1, max_size=8))
+        return leaf + "".join(ops[i % len(ops)] + leaf for i in range(levels))
+    if kind == 2:  # nested brackets, calls, records
+        opening, closing = draw(st.sampled_from([("(", ")"), ("{", "}"), ("[a=", "]"), ("size(", ")"), ("{1,", "}")]))
+        return opening * levels + leaf + closing * levels
+    if kind == 3:  # subscripts and unary operators
+        return draw(st.sampled_from([leaf + "[0]" * levels, "-" * levels + "1", "!" * levels + "a"]))
+    if kind == 4:  # megabytes of one literal
+        return '"' + "x" * draw(st.sampled_from([1 << 20, 3 << 20])) + '"'
+    if kind == 5:  # wide and shallow: a long list
+        return "{" + ",".join([leaf] * levels) + "}"
+    if kind == 6:  # deep groups chained: a chain whose every operand is nested
+        return " || ".join(["((" + leaf + "))"] * levels)
+    return draw(st.text(XML_CHARS, min_size=1, max_size=20)) * (levels // 10 + 1)
+
+
+def _large_envelope(name: str, value: str) -> bytes:
+    v = _xml_text(value)
+    expr = f"<item><name>Big</name><type>EXPRESSION-ATTR</type><value>{v}</value></item>"
+    named = "<item><name>Name</name><type>STRING-ATTR</type><value>big</value></item>"
+    bodies = {
+        "getJobAds": f"<constraint>{v}</constraint>",
+        "queryAnyAds": f"<constraint>{v}</constraint>",
+        "queryStartdAds": f"<constraint>{v}</constraint>",
+        "insertAd": f"<type>GENERIC-AD-TYPE</type><ad>{named}{expr}</ad>",
+        "createJobTemplate": "<clusterId>1</clusterId><jobId>0</jobId><owner>nobody</owner><type>VANILLA</type>"
+                             f"<command>/bin/true</command><arguments>a</arguments><requirements>{v}</requirements>",
+        "discoverJobRequirements": f"<jobAd>{expr}<item><name>TransferInputFiles</name><type>EXPRESSION-ATTR</type>"
+                                   f"<value>{v}</value></item></jobAd>",
+    }
+    return envelope(f"<c:{name}>{bodies[name]}</c:{name}>")
+
+
+@pytest.fixture(scope="module", params=["local", pytest.param("htcondor", marks=pytest.mark.real_pool)])
+def large_text_service(request, tmp_path_factory):
+    from tests.functional.service_process import ServiceProcess
+
+    env, cleanup = {}, (lambda state: None)
+    if request.param == "htcondor":
+        pool = request.getfixturevalue("real_pool")
+        env, cleanup = {"CONDOR_CONFIG": pool.condor_config}, pool.remove_jobs_under
+    svc = ServiceProcess(tmp_path_factory.mktemp("large") / "state", "--backend", request.param, env=env)
+    svc.start()
+    yield svc
+    svc.kill()
+    cleanup(svc.state_dir)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzz_large_and_deep_text(large_text_service, data):
+    """Every answer comes in time, is the operation's answer (FAIL naming the limit when past
+    it), and the process lives on."""
+    svc = large_text_service
+    stats = STATS.setdefault(f"large text ({svc.args[-1]})", {})
+    stats.setdefault("started", int(time.monotonic()))
+    name = data.draw(st.sampled_from(["getJobAds", "queryAnyAds", "queryStartdAds", "insertAd", "createJobTemplate",
+                                      "discoverJobRequirements"]), label="operation")
+    value = data.draw(large_text(), label="text")
+    if time.monotonic() - stats["started"] > BUDGET and not stats.get("failures"):
+        stats["skipped (time budget)"] = stats.get("skipped (time budget)", 0) + 1
+        return
+    try:
+        response = requests.post(svc.url, data=_large_envelope(name, value), timeout=60,
+                                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+        stats["examples"] = stats.get("examples", 0) + 1
+        assert response.status_code == 200, response.content[:300]
+        answer = etree.fromstring(response.content).find(f"{{{SOAP_ENV}}}Body")[0]
+        assert answer.tag == f"{{{TNS}}}{name}Response", answer.tag
+        message = answer.findtext(".//message") or ""
+        assert "Internal error" not in message, message
+        if "too large" in message or "too deep" in message:
+            assert "(max_expression_" in message, message
+            stats["refused"] = stats.get("refused", 0) + 1
+        assert svc.proc.poll() is None, f"the service died:\n{svc.log()[-2000:]}"
+        version = requests.post(svc.url, data=envelope("<c:getVersionString/>"), timeout=REQUEST_TIMEOUT)
+        assert b"<code>SUCCESS</code>" in version.content
+    except BaseException:
+        stats["failures"] = stats.get("failures", 0) + 1
+        raise
+    assert "Traceback" not in svc.log(), svc.log()[-3000:]

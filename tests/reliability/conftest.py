@@ -30,6 +30,16 @@ def text(value: str) -> str:
     return escape(value)
 
 
+def new_job(url: str) -> tuple[str, str, str]:
+    """(transaction XML, cluster, proc) of a new transaction with one new job."""
+    reply, _ = timed_call(url, "beginTransaction", "<duration>300</duration>")
+    assert reply.status[0] == "SUCCESS", reply.xml
+    txn = f"<transaction><id>{reply.text('response/transaction/id')}</id><duration>300</duration></transaction>"
+    cluster = timed_call(url, "newCluster", txn)[0].text("response/integer")
+    proc = timed_call(url, "newJob", f"{txn}<clusterId>{cluster}</clusterId>")[0].text("response/integer")
+    return txn, cluster, proc
+
+
 def assert_alive(svc) -> None:
     """The service process is still running and answers getVersionString at once."""
     assert svc.proc.poll() is None, f"the service died (exit {svc.proc.returncode}):\n{svc.log()[-3000:]}"

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.reliability.conftest import assert_alive, text, timed_call
+from tests.reliability.conftest import assert_alive, new_job, text, timed_call
 
 DEEP_TEXTS = {
     # the report: a getJobAds constraint of 1.6 MB, a chain of "||"
@@ -26,14 +26,6 @@ DEEP_TEXTS = {
     "print-40k-levels": "1" + "+1" * 40_000,
 }
 LIMIT = "(max_expression_"
-
-
-def _txn(url):
-    reply, _ = timed_call(url, "beginTransaction", "<duration>120</duration>")
-    txn = f"<transaction><id>{reply.text('response/transaction/id')}</id><duration>120</duration></transaction>"
-    cluster = timed_call(url, "newCluster", txn)[0].text("response/integer")
-    proc = timed_call(url, "newJob", f"{txn}<clusterId>{cluster}</clusterId>")[0].text("response/integer")
-    return txn, cluster, proc
 
 
 def _item(name: str, value: str, kind: str = "EXPRESSION-ATTR") -> str:
@@ -54,7 +46,7 @@ def test_deep_constraints_are_refused(service, shape):
     reply, _ = timed_call(service.url, "getJobAds", f"<constraint>{text(constraint)}</constraint>")
     _refused(reply, "The constraint is too ")
     assert_alive(service)
-    txn, _cluster, _proc = _txn(service.url)
+    txn, _cluster, _proc = new_job(service.url)
     reply, _ = timed_call(service.url, "getJobAds", f"{txn}<constraint>{text(constraint)}</constraint>")
     _refused(reply, "The constraint is too ")
     timed_call(service.url, "abortTransaction", txn)
@@ -68,7 +60,7 @@ def test_deep_constraints_are_refused(service, shape):
 @pytest.mark.parametrize("shape", sorted(DEEP_TEXTS))
 def test_deep_values_are_refused_by_every_operation(service, shape):
     value = DEEP_TEXTS[shape]
-    txn, cluster, proc = _txn(service.url)
+    txn, cluster, proc = new_job(service.url)
     ad = f"<jobAd>{_item('Cmd', '/bin/true', 'STRING-ATTR')}{_item('Deep', value)}</jobAd>"
     reply, _ = timed_call(service.url, "submit", f"{txn}<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>{ad}")
     _refused(reply, "The value of Deep is too ")
@@ -121,7 +113,7 @@ def test_client_expressions_are_not_evaluated_in_the_service(service):
     reply, took = timed_call(service.url, "insertAd", f"<type>GENERIC-AD-TYPE</type><ad>{_item('Name', 'bomb', 'STRING-ATTR')}"
                                                       f"{bomb}{_item('ClassAdLifetime', 'X30')}</ad>")
     assert took < 10, took
-    txn, cluster, proc = _txn(service.url)
+    txn, cluster, proc = new_job(service.url)
     ad = f"<jobAd>{_item('Cmd', '/bin/true', 'STRING-ATTR')}{bomb}{_item('JobStatus', 'X30')}</jobAd>"
     ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
     assert timed_call(service.url, "submit", f"{txn}{ids}{ad}")[0].status[0] == "SUCCESS"
@@ -143,7 +135,7 @@ def test_a_finished_job_whose_leave_expression_never_ends(make_service, backend_
     svc = make_service()
     svc.args = (*svc.args, "--constraint-time-limit", "2")
     url = svc.start()
-    txn, cluster, proc = _txn(url)
+    txn, cluster, proc = new_job(url)
     ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
     bomb = "".join(_item(name, value) for name, value in _bomb())
     ad = f"<jobAd>{_item('Cmd', '/bin/true', 'STRING-ATTR')}{bomb}{_item('LeaveJobInQueue', 'X30')}</jobAd>"
