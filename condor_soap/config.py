@@ -125,6 +125,13 @@ SETTINGS: tuple[Setting, ...] = (
         Setting("host", str, "127.0.0.1", "address to listen on"),
         Setting("port", int, 8080, "TCP port to listen on; 0 = any free port"),
         Setting("threads", int, 8, "waitress worker threads"),
+        # slow and half-open connections (docs/reliability.rst): a connection being read costs
+        # no thread, only a descriptor; past connection_limit new clients wait in the backlog
+        Setting("connection_limit", int, 1000,
+                "open client connections served at once (waitress's default is 100)"),
+        Setting("channel_timeout", int, 60,
+                "seconds a connection may sit idle (no request in progress) before it is closed"),
+        Setting("backlog", int, 1024, "connections the kernel queues while connection_limit is reached"),
         Setting("web_root", _optional_str, None,
                 "directory whose files GET serves at their paths, as the original's WEB_ROOT_DIR "
                 "did: no listings, no dot files, nothing outside it"),
@@ -281,6 +288,8 @@ class Config:
             raise ValueError("history_size must be >= 0")
         if self.max_expression_length < 1 or self.max_expression_depth < 1:
             raise ValueError("max_expression_length and max_expression_depth must be at least 1")
+        if min(self.connection_limit, self.channel_timeout, self.backlog) < 1:
+            raise ValueError("connection_limit, channel_timeout and backlog must be at least 1")
         if self.threads < 1 or self.max_running_jobs < 1:
             raise ValueError("threads and max_running_jobs must be at least 1")
         self.state_dir = os.path.abspath(self.state_dir)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import resource
 import signal
 import sys
 import threading
@@ -41,6 +42,16 @@ def share_malloc_arenas() -> None:
 THREAD_STACK_BYTES = 32 << 20
 
 
+def _raise_open_files(wanted: int) -> None:
+    """Each connection is a descriptor: raise the soft limit toward ``wanted`` (up to the hard one)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < wanted:
+        log.warning("open files are limited to %d: connection_limit cannot be reached", target)
+
+
 def serve(config: Config, out: TextIO = sys.stdout) -> None:
     """Run the service in the foreground; returns after a clean shutdown. Raises
     :class:`~condor_soap.state_lock.StateDirBusy` if another service holds the state dir."""
@@ -51,6 +62,7 @@ def serve(config: Config, out: TextIO = sys.stdout) -> None:
 def _serve(config: Config, out: TextIO) -> None:
     share_malloc_arenas()
     threading.stack_size(THREAD_STACK_BYTES)
+    _raise_open_files(config.connection_limit + 256)
     backend = build_backend(config)
     app = create_app(config, backend)
     server = waitress.server.create_server(
@@ -62,6 +74,11 @@ def _serve(config: Config, out: TextIO) -> None:
         # setting (a SOAP Fault); waitress, which reads a whole body before the application
         # sees it, cuts off only bodies over twice that, unread, with its own 413.
         max_request_body_size=TRANSPORT_CEILING * config.max_request_body_size,
+        connection_limit=config.connection_limit,
+        channel_timeout=config.channel_timeout,
+        cleanup_interval=max(1, min(30, config.channel_timeout // 2)),
+        backlog=config.backlog,
+        asyncore_use_poll=True,  # select() cannot watch descriptors past 1023
         ident="condor-soap",
         # Streamed answers (soap/ads_xml.py) wait while 4 MiB are pending for a connection, and
         # what is pending stays in memory (waitress's default spills past 1 MiB to a temp file).
