@@ -73,6 +73,8 @@ class ScheddCore:
         # Crash-test failpoint, read once: "commit-after-journal" or "commit-after-apply"
         # makes the process die there, as a power cut would (tests/functional).
         self._failpoint = os.environ.get("CONDOR_SOAP_FAULT") or None
+        for orphan in self.staging.remove_orphans({row.id for row in self.journal.txns()}):
+            log.info("removed the staged files of transaction %d, which had ended", orphan)
         self.recover()
         self._reaper = None
         if reap_interval:

@@ -123,6 +123,20 @@ class Staging:
     def remove_txn(self, txn: int) -> None:
         shutil.rmtree(os.path.join(self.root, str(txn)), ignore_errors=True)
 
+    def remove_orphans(self, live: set[int]) -> list[int]:
+        """Delete the staging of every transaction not in ``live`` (the journal forgets a
+        transaction before its files: a crash in between leaves them); returns their ids."""
+        orphans = []
+        for entry in os.scandir(self.root):
+            try:
+                txn = int(entry.name)
+            except ValueError:
+                continue
+            if txn not in live:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                orphans.append(txn)
+        return orphans
+
 
 class BlobCache:
     """Bounded store of MD5-verified file contents, keyed by (md5, size). Thread-safe."""
@@ -133,6 +147,9 @@ class BlobCache:
         self._lock = threading.Lock()
         if max_bytes > 0:
             os.makedirs(root, exist_ok=True)
+            for entry in os.scandir(root):
+                if entry.name.endswith(".tmp"):  # a copy a crash interrupted
+                    os.unlink(entry.path)
 
     def _path(self, md5: str, size: int) -> str:
         return os.path.join(self.root, f"{md5.lower()}.{size}")
@@ -167,6 +184,7 @@ class BlobCache:
                 tmp = blob + ".tmp"
                 shutil.copyfile(src, tmp)
                 os.chmod(tmp, 0o400)
+                Staging.sync(tmp)  # a blob answers ALREADYEXISTS later: never a half-written one
                 os.replace(tmp, blob)
                 self._evict()
             except OSError as exc:

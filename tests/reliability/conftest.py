@@ -11,6 +11,15 @@ import pytest
 from tests.functional.conftest import backend_name, make_service, service, service_settings  # noqa: F401
 from tests.soap.soap import Reply, call
 
+#: Figures of this run's reliability tests, printed in the terminal summary (the numbers of
+#: docs/reliability.rst come from there): test -> name -> value.
+FIGURES: dict[str, dict[str, object]] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for test, figures in FIGURES.items():
+        terminalreporter.write_line(f"reliability, {test}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+
 
 @pytest.fixture(scope="session")
 def long_run(pytestconfig) -> bool:
