@@ -23,6 +23,10 @@ HELD, REMOVED, COMPLETED = 5, 3, 4
 SPOOLING_INPUT = 16  # HoldReasonCode while the schedd waits for Schedd.spool()
 
 
+def _no_reason(code: Any) -> bool:
+    return code is None or isinstance(code, classad2.Value)
+
+
 def _count(result: Optional[classad2.ClassAd]) -> int:
     return int(result.get("TotalSuccess", 0)) if result is not None else 0
 
@@ -159,7 +163,10 @@ class CommitMixin:
             self._undo(batch.token)
             return False
         self._state.add_jobs(batch.token, found.items())  # type: ignore[arg-type]
-        held = sum(1 for ad in ads if ad.get("JobStatus") == HELD and ad.get("HoldReasonCode") is None)
+        # held by the service's own JobStatusOnRelease, not for a reason (a projection shows
+        # the missing HoldReasonCode as UNDEFINED: until this was seen, a batch spooled before
+        # a crash stayed held for good)
+        held = sum(1 for ad in ads if ad.get("JobStatus") == HELD and _no_reason(ad.get("HoldReasonCode")))
         if held:
             self._release_batch(batch.token, held)
         return True

@@ -15,6 +15,13 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
+from condor_soap.core.ports import BackendError
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL)."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -50,6 +57,7 @@ class Store:
 
     def __init__(self, path: str, history_size: int = 10000) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -73,17 +81,23 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                self._depth = 1
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # also when the COMMIT itself failed
+                        self._db.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._depth = 0
+            except sqlite3.OperationalError as exc:
+                if is_disk_full(exc):
+                    raise BackendError(f"No space left for the job queue in {os.path.dirname(self.path)} "
+                                       f"({exc}): free some space there") from exc
                 raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
 
     # cluster ids and tokens
     def new_cluster_id(self) -> int:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterator, Optional
 
 from condor_soap.core.records import ActionKind, CommitBatch, HashType, JobAction, NewJob
+from condor_soap.errors import CondorSoapError
 
 OPEN, COMMITTING = "open", "committing"
 
@@ -115,12 +116,18 @@ def decode_batch(text: str) -> CommitBatch:
                        actions=tuple(action_from_dict(a) for a in body["actions"]))
 
 
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or an I/O error from ENOSPC."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+
+
 class Journal:
     """SQLite store of open transactions. Thread-safe."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.directory = os.path.dirname(os.path.abspath(path))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -133,11 +140,12 @@ class Journal:
 
     @contextmanager
     def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        """One write transaction. ``durable=False`` skips the fsync (SQLite's ``NORMAL``):
-        the write survives a crash of the service, not a power cut; the next durable write
-        syncs it too. For what is written once per chunk or call (ranges received, lease
-        renewals): the staged data itself is synced only at commit, so its journal needs no
-        more."""
+        """One write transaction, all or nothing. ``durable=False`` skips the fsync (SQLite's
+        ``NORMAL``): the write survives a crash of the service, not a power cut; the next
+        durable write syncs it too. For what is written once per chunk or call (ranges
+        received, lease renewals): the staged data itself is synced only at commit, so its
+        journal needs no more. A full disk is FAIL naming it (the transaction is rolled back,
+        also when the COMMIT itself failed, so the journal goes on once space is freed)."""
         with self._lock:
             if not durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
@@ -145,10 +153,16 @@ class Journal:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._db
+                    self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise
-                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if is_disk_full(exc):
+                    raise CondorSoapError(f"No space left for the service's journal in {self.directory} "
+                                          f"({exc}): free some space there") from exc
+                raise
             finally:
                 if not durable:
                     self._db.execute("PRAGMA synchronous=FULL")

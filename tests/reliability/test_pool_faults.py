@@ -1,0 +1,161 @@
+"""Faults of the real pool under the htcondor backend (docs/reliability.rst): the schedd killed
+(SIGKILL) in the middle of a commit of several clusters with files, the schedd or the
+collector stopped (SIGSTOP: connections hang) or gone. Every call answers within a bound, the
+queue holds a batch exactly once or not at all, and the service recovers by itself.
+
+The pool is shared: every test brings the daemon back and waits until the pool answers again,
+also when it fails.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from typing import Iterator
+
+import pytest
+
+from bench.workload import CallFailed, Client, Stats, job_ads
+from tests.polling import wait_for
+from tests.reliability.conftest import FIGURES, assert_alive, timed_call
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_pool]
+ANSWER_BOUND = 90  # seconds any call may take while a daemon is down or hung
+
+
+@pytest.fixture(scope="module")
+def backend_name() -> str:
+    return "htcondor"
+
+
+def _daemon_pid(pool, name: str) -> int:
+    master = int((pool.root.parent / "master.pid").read_text())
+    out = subprocess.run(["ps", "--ppid", str(master), "-o", "pid=,comm="], capture_output=True, text=True).stdout
+    pids = [int(line.split()[0]) for line in out.splitlines() if line.split()[1] == name[:15]]
+    assert len(pids) == 1, out
+    return pids[0]
+
+
+def _pool_answers(pool) -> bool:
+    try:
+        pool.run("condor_q", "-totals", timeout=20)
+        pool.run("condor_status", "-schedd", timeout=20)
+        return True
+    except (AssertionError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def daemon_fault(pool, name: str, how: str) -> Iterator[int]:
+    """``how`` = "kill" (SIGKILL: condor_master restarts it) or "stop" (SIGSTOP until the
+    block ends). The pool answers again when this returns, whatever happened inside."""
+    pid = _daemon_pid(pool, name)
+    os.kill(pid, signal.SIGKILL if how == "kill" else signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        if how == "stop":
+            os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 180
+        while not _pool_answers(pool):
+            if time.monotonic() > deadline:  # condor_master gave up: start the daemons again
+                subprocess.run(["chroot", str(pool.root), "condor_on", "-subsystem", name.split("_")[1]],
+                               capture_output=True, timeout=60)
+                deadline = time.monotonic() + 180
+            time.sleep(1)
+
+
+def _item(name: str, value: str, kind: str = "STRING-ATTR") -> str:
+    return f"<item><name>{name}</name><type>{kind}</type><value>{value}</value></item>"
+
+
+def _stage_batch(url: str, tag: str, clusters: int = 3, procs: int = 2, size: int = 1 << 20) -> str:
+    """A transaction of clusters x procs jobs with a script and ``size`` bytes each; returns
+    the transaction XML, ready to commit."""
+    c = Client(lambda: url, Stats())
+    txn_id = c.call("beginTransaction", "<duration>600</duration>").findtext("transaction/id")
+    txn = f"<transaction><id>{txn_id}</id><duration>600</duration></transaction>"
+    for _ in range(clusters):
+        cluster = c.call("newCluster", txn).findtext("integer")
+        for _ in range(procs):
+            proc = c.call("newJob", f"{txn}<clusterId>{cluster}</clusterId>").findtext("integer")
+            ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
+            for name, data in (("job.sh", b"#!/bin/sh\ncat in.dat > out.dat\n"), ("in.dat", os.urandom(size))):
+                c.call("declareFile", f"{txn}{ids}<name>{name}</name><size>{len(data)}</size><hashType>NOHASH</hashType>")
+                c.call("sendFile", f"{txn}{ids}<name>{name}</name><offset>0</offset>"
+                                   f"<data>{base64.b64encode(data).decode()}</data>")
+            ad = (_item("Cmd", "job.sh") + _item("CondorSoapTag", tag) + _item("Requirements", "false", "EXPRESSION-ATTR")
+                  + _item("LeaveJobInQueue", "true", "BOOLEAN-ATTR"))
+            c.call("submit", f"{txn}{ids}<jobAd>{ad}</jobAd>")
+    return txn
+
+
+def _schedd_jobs(tag: str) -> int:
+    """Jobs of ``tag`` the schedd holds (not removed), asked directly."""
+    import htcondor2
+
+    schedd = htcondor2.Schedd(htcondor2.Collector().locate(htcondor2.DaemonType.Schedd,
+                                                           htcondor2.param.get("SCHEDD_HOST")))
+    return len(schedd.query(f'CondorSoapTag == "{tag}" && JobStatus != 3', ["ClusterId"]))
+
+
+def test_schedd_killed_in_the_middle_of_a_commit(service, real_pool):
+    tag = uuid.uuid4().hex
+    txn = _stage_batch(service.url, tag)
+    answer: dict = {}
+
+    def commit() -> None:
+        answer["reply"], answer["seconds"] = timed_call(service.url, "commitTransaction", txn)
+
+    committing = threading.Thread(target=commit)
+    with daemon_fault(real_pool, "condor_schedd", "kill") as _pid:
+        committing.start()
+        # the moment the first cluster is in the queue (the rest are still being submitted
+        # and spooled), kill it
+        wait_for(lambda: _schedd_jobs(tag) or not committing.is_alive(), 60, interval=0.01, what="a first job")
+        os.kill(_pid, signal.SIGKILL) if committing.is_alive() else None
+        committing.join(ANSWER_BOUND)
+        assert not committing.is_alive(), "commitTransaction did not answer while the schedd was down"
+    code, message = answer["reply"].status
+    assert code in ("SUCCESS", "FAIL"), answer["reply"].xml
+    if code == "FAIL":
+        assert "schedd" in message.lower() or "commit" in message.lower(), message
+        # the transaction is open again: once the schedd is back, the same commit succeeds
+        reply, _ = timed_call(service.url, "commitTransaction", txn)
+        assert reply.status[0] == "SUCCESS", reply.xml
+    c = Client(lambda: service.url, Stats())
+    visible = job_ads(c.call("getJobAds", f'<constraint>CondorSoapTag == "{tag}"</constraint>'))
+    wait_for(lambda: _schedd_jobs(tag) == 6, 60, what="the batch, exactly once")
+    assert len(visible) == 6 and {ad["JobStatus"] for ad in visible} == {"1"}, [ad.get("JobStatus") for ad in visible]
+    FIGURES["schedd kill -9 mid-commit"] = {"first answer": f"{code} ({message}) in {answer['seconds']:.1f} s",
+                                            "jobs in the queue": 6}
+    assert_alive(service)
+
+
+@pytest.mark.parametrize("daemon, how", [("condor_schedd", "stop"), ("condor_collector", "stop"),
+                                         ("condor_schedd", "kill")])
+def test_every_call_answers_while_a_daemon_is_down(service, real_pool, daemon, how):
+    calls = [("getJobAds", "<constraint>true</constraint>"), ("getVersionString", ""),
+             ("beginTransaction", "<duration>60</duration>"), ("queryScheddAds", "<constraint>true</constraint>"),
+             ("getJobAd", "<clusterId>1</clusterId><jobId>0</jobId>")]
+    took = {}
+    with daemon_fault(real_pool, f"{daemon}", how):
+        time.sleep(1)
+        for name, body in calls:
+            reply, seconds = timed_call(service.url, name, body)
+            took[name] = round(seconds, 1)
+            assert seconds < ANSWER_BOUND, (name, seconds)
+            assert reply.http_status == 200, reply.xml
+            if name == "getJobAds":  # never a silent empty queue: FAIL naming the daemon
+                code, message = reply.status
+                assert code == "FAIL" and "not reachable" in message, reply.status
+        FIGURES[f"{daemon} {'SIGSTOP' if how == 'stop' else 'SIGKILL'}"] = took
+    # back: the service recovers by itself
+    wait_for(lambda: timed_call(service.url, "getJobAds", "<constraint>true</constraint>")[0].status[0] == "SUCCESS",
+             120, interval=1, what="getJobAds to succeed again")
+    assert_alive(service)
