@@ -59,6 +59,7 @@ T = TypeVar("T")
 
 LOCATE_TTL = 30.0  # seconds a located schedd ad is trusted (forgotten at once on a failure)
 PAGE = 1000  # job ads per schedd query of a bulk read (stream_jobs)
+RETRY_WITHIN = 5.0  # a read failing faster than this is retried once on a freshly located schedd
 _ID_ATTRS = frozenset(("clusterid", "procid", "globaljobid"))
 #: What :meth:`HTCondorBackend._client_view` reads of an ad.
 _VIEW_ATTRS = ("ClusterId", "ProcId", "GlobalJobId", "SUBMIT_Iwd", subm.TOKEN_ATTR, subm.JOB_ATTR)
@@ -160,14 +161,17 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         return self._wanted_name() or "(local)"
 
     def _schedd(self, fn: Callable[[Any], T], doing: str, *, retry: bool = True) -> T:
-        """Run ``fn(schedd)``; a failed read is retried once on a freshly located schedd."""
+        """Run ``fn(schedd)``; a read that failed at once (a restarted schedd has a new
+        address) is retried once on a freshly located schedd. One that failed by timing out
+        (HTCondor waits 20 s for a hung daemon) is not: the caller has waited enough."""
         for attempt in (0, 1):
             schedd = htcondor2.Schedd(self._schedd_ad())
+            started = time.monotonic()
             try:
                 with self._failures(doing):
                     return fn(schedd)
             except BackendError:
-                if not retry or attempt:
+                if not retry or attempt or time.monotonic() - started > RETRY_WITHIN:
                     raise
         raise AssertionError("unreachable")
 
@@ -231,6 +235,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
     # queue changes
     def apply(self, batch: CommitBatch) -> list[JobAction]:
         with self._apply_lock:
+            self._retry_undos()
             stage = self._state.token_stage(batch.token)
             if stage == DONE:
                 return []
@@ -265,8 +270,8 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         submit_iwd = ad.get("SUBMIT_Iwd")
         if isinstance(token, str) and isinstance(submit_iwd, str) and submit_iwd.startswith(self._jobs_root + os.sep):
             # ours: the job carries its client id (right even before the alias is recorded)
-            if self._in_flight(token):
-                return None
+            if self._in_flight(token) or token in self._state.undoing():
+                return None  # not committed (yet), or a failed batch still to be removed
             client = subm.parse_job_attr(ad.get(subm.JOB_ATTR)) or self._state.ids.client(*real)
         else:
             client = self._state.ids.client(*real)  # type: ignore[arg-type]
@@ -331,6 +336,9 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             wanted += [n for n in _VIEW_ATTRS if n.casefold() not in have]
         # the client view drops the jobs of commits in flight: then the schedd cannot count
         asked = 0 if local or self._in_flight(None) else limit
+        if self._state.undoing():
+            with self._apply_lock:
+                self._retry_undos()
         if history:
             ads = self._schedd(lambda s: s.history(sent, wanted, match=asked or -1), "Could not read the history")
         else:

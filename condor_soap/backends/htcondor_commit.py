@@ -15,6 +15,7 @@ import htcondor2
 from condor_soap.backends import htcondor_submit as subm
 from condor_soap.backends.base import place_file
 from condor_soap.core.ports import BackendError
+from condor_soap.backends.htcondor_state import UNDO
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 
 log = logging.getLogger(__name__)
@@ -136,17 +137,32 @@ class CommitMixin:
         if _count(result) != count:
             raise BackendError(f"Only {_count(result)} of {count} committed jobs could be released")
 
-    def _undo(self, token: str) -> None:
-        """Remove everything of this batch from the queue (best effort, logged) and forget it."""
+    def _undo(self, token: str) -> bool:
+        """Remove everything of this batch from the queue and forget it; True if done. If the
+        schedd cannot be asked (it is gone), the token is kept as ``undo``: its jobs are
+        hidden and :meth:`_retry_undos` removes them once the schedd answers again."""
         constraint = f"{subm.TOKEN_ATTR} == {classad2.quote(token)}"
+        removed = True
         for action in (htcondor2.JobAction.Remove, htcondor2.JobAction.RemoveX):
             try:
                 self._schedd(lambda s: s.act(action, constraint, ("condor-soap: transaction failed", None)),
                              "Could not remove a failed transaction's jobs")
-            except BackendError:
-                log.exception("could not remove the jobs of failed batch %s", token)
+            except BackendError as exc:
+                log.warning("could not remove the jobs of failed batch %s yet: %s", token, exc)
+                removed = False
         for cluster, proc in self._state.forget_token_jobs(token):
             shutil.rmtree(self._host_dir(cluster, proc), ignore_errors=True)
+        if removed:
+            self._state.forget_token(token)
+        else:
+            self._state.set_token_stage(token, UNDO)
+        return removed
+
+    def _retry_undos(self) -> None:
+        """Remove the jobs of failed batches the schedd could not be asked to remove before."""
+        for token in self._state.undoing():
+            if self._undo(token):
+                log.info("removed the jobs of failed batch %s", token)
 
     def _resume(self, batch: CommitBatch) -> bool:
         """A token applied before a crash: True if its jobs are all queued (now completed);
@@ -160,7 +176,8 @@ class CommitMixin:
             not any(ad.get("HoldReasonCode") == SPOOLING_INPUT for ad in ads)
         if not whole:
             log.info("batch %s was partly queued before a crash: removing and queueing it again", batch.token)
-            self._undo(batch.token)
+            if not self._undo(batch.token):
+                raise BackendError("The schedd could not remove the part of the batch queued before a crash")
             return False
         self._state.add_jobs(batch.token, found.items())  # type: ignore[arg-type]
         # held by the service's own JobStatusOnRelease, not for a reason (a projection shows

@@ -6,7 +6,8 @@
   -> real id (what the schedd gave it), with the commit token and whether its output sandbox
   was retrieved. A row whose ids differ is an *alias*; rows are kept after the job left the
   queue, so a client id never starts to mean another job.
-* ``tokens``: commit tokens and how far their batch got (``jobs`` queued, ``done``).
+* ``tokens``: commit tokens and how far their batch got (``jobs`` queued, ``done``), or
+  ``undo``: a failed batch whose jobs are still to be removed (its jobs are hidden meanwhile).
 
 :class:`IdMap` is the in-memory view of the aliases only (identity rows need no translation).
 No htcondor2 here.
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS released (cluster INTEGER PRIMARY KEY);
 
 JOBS_QUEUED = "jobs"
 DONE = "done"
+UNDO = "undo"  # a failed batch whose jobs could not be removed yet (the schedd was gone)
 
 
 class IdMap:
@@ -111,6 +113,7 @@ class State:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # an allocated id must survive a power cut
             self._db.executescript(_SCHEMA)
+            self._undo = {row[0] for row in self._db.execute("SELECT token FROM tokens WHERE stage = ?", (UNDO,))}
         self.ids = IdMap()
         for c, p, rc, rp in self._db.execute(
                 "SELECT cluster, proc, real_cluster, real_proc FROM jobs "
@@ -213,3 +216,17 @@ class State:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO tokens (token, stage, at) VALUES (?, ?, ?)",
                              (token, stage, time.time()))
+            if stage == UNDO:
+                self._undo.add(token)
+            else:
+                self._undo.discard(token)
+
+    def forget_token(self, token: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM tokens WHERE token = ?", (token,))
+            self._undo.discard(token)
+
+    def undoing(self) -> frozenset[str]:
+        """Tokens of failed batches whose jobs are still to be removed."""
+        with self._lock:
+            return frozenset(self._undo)

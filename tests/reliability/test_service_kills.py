@@ -56,7 +56,7 @@ def test_kill_the_service_at_random_moments(make_service, backend_name, long_run
     kills = 100 if long_run else 20
     # the htcondor backend commits about one batch a second (schedd submit, spool, release):
     # kills further apart, so that commits complete between them too
-    pause = (3.0, 9.0) if backend_name == "htcondor" else (0.3, 2.5)
+    pause = (2.5, 7.0) if backend_name == "htcondor" else (0.3, 2.5)
     rng = random.Random()
     run = uuid.uuid4().hex[:12]
     svc = make_service()
