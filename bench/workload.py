@@ -113,9 +113,11 @@ def _item(name: str, value: str, kind: str) -> str:
 
 
 def workflow(client: Client, run: str, tag: str, *, clusters: int = 2, procs: int = 1, size: int = 16384,
-             duration: int = 30, runnable: bool = True, outcomes: Optional[list] = None) -> Outcome:
+             duration: int = 30, runnable: bool = True, keep: bool = True, commit: bool = True,
+             outcomes: Optional[list] = None) -> Outcome:
     """One transaction: ``clusters`` x ``procs`` jobs, each with a script and ``size`` bytes of
-    input sent in two chunks, then commit. ``runnable`` False: ``Requirements = false``."""
+    input sent in two chunks, then commit (``commit`` False: abort). ``runnable`` False:
+    ``Requirements = false``; ``keep`` False: a completed job leaves the queue."""
     outcome = Outcome(tag, clusters * procs)
     if outcomes is not None:
         outcomes.append(outcome)
@@ -137,7 +139,7 @@ def workflow(client: Client, run: str, tag: str, *, clusters: int = 2, procs: in
                                                 f"<data>{base64.b64encode(chunk).decode()}</data>")
                 ad = (_item("Cmd", "job.sh", "STRING-ATTR") + _item("CondorSoapRun", run, "STRING-ATTR")
                       + _item("CondorSoapTag", tag, "STRING-ATTR")
-                      + _item("LeaveJobInQueue", "true", "BOOLEAN-ATTR")
+                      + _item("LeaveJobInQueue", "true" if keep else "false", "BOOLEAN-ATTR")
                       + ("" if runnable else _item("Requirements", "false", "EXPRESSION-ATTR")))
                 client.call("submit", f"{txn}{ids}<jobAd>{ad}</jobAd>")
     except BaseException:
@@ -146,6 +148,9 @@ def workflow(client: Client, run: str, tag: str, *, clusters: int = 2, procs: in
         except Exception:
             pass  # the service is gone: the lease ends the transaction
         raise
+    if not commit:
+        client.call("abortTransaction", txn)
+        return outcome
     outcome.committed = None  # from here the answer may be lost
     try:
         client.call("commitTransaction", txn)
