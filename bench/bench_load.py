@@ -117,8 +117,9 @@ def main() -> None:
     print(f"{'operation':24} {'calls':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50/base':>9} {'p99/base':>9}")
     for name, (n, p50, p99) in figures["per operation"].items():
         print(f"{name:24} {n:>7} {p50:>8.1f} {p99:>8.1f} {p50 / 1e3 / base:>9.1f} {p99 / 1e3 / base:>9.1f}")
-    print(f"RSS: warm {figures['rss warm KiB'] / 1024:.1f} MiB, end {figures['rss end KiB'] / 1024:.1f} MiB, "
-          f"max {figures['rss max KiB'] / 1024:.1f} MiB (end/warm {figures['rss end KiB'] / figures['rss warm KiB']:.2f})")
+    warm, end, top = (figures[f"rss {k} KiB"] for k in ("warm", "end", "max"))
+    print(f"RSS: warm {warm / 1024:.1f} MiB, end {end / 1024:.1f} MiB, max {top / 1024:.1f} MiB "
+          f"(end/warm {end / warm:.2f})")
 
 
 if __name__ == "__main__":
