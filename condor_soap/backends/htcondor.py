@@ -165,11 +165,11 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         address) is retried once on a freshly located schedd. One that failed by timing out
         (HTCondor waits 20 s for a hung daemon) is not: the caller has waited enough."""
         for attempt in (0, 1):
-            schedd = htcondor2.Schedd(self._schedd_ad())
             started = time.monotonic()
             try:
                 with self._failures(doing):
-                    return fn(schedd)
+                    # inside: with the collector gone, Schedd() itself may fail to locate
+                    return fn(htcondor2.Schedd(self._schedd_ad()))
             except BackendError:
                 if not retry or attempt or time.monotonic() - started > RETRY_WITHIN:
                     raise

@@ -16,6 +16,7 @@ examples return at once. The count reached is printed in the terminal summary.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import time
@@ -268,32 +269,35 @@ BINARY_OPS = ["||", "&&", "==", "!=", "=?=", "=!=", " is ", " isnt ", "<", ">=",
 LEVELS = [100, 1_000, 2_000, 2_001, 30_000, 100_000, 200_000]
 
 
-@st.composite
-def large_text(draw) -> str:
-    levels = draw(st.sampled_from(LEVELS))
-    leaf = draw(st.sampled_from(["a", "1", "ClusterId", '"s"', "true", "x.y"]))
-    kind = draw(st.integers(0, 7))
-    if kind == 0:  # a chain of one operator
-        op = draw(st.sampled_from(BINARY_OPS))
-        return leaf + (op + leaf) * levels
-    if kind == 1:  # a chain of random operators
-        ops = draw(st.lists(st.sampled_from(BINARY_OPS), min_size=1, max_size=8))
+def _build_large(kind: int, levels: int, leaf: str, ops: tuple, pair: tuple, extra: str) -> str:
+    if kind == 0:  # a chain of one operator, or of a mix of them
         return leaf + "".join(ops[i % len(ops)] + leaf for i in range(levels))
-    if kind == 2:  # nested brackets, calls, records
-        opening, closing = draw(st.sampled_from([("(", ")"), ("{", "}"), ("[a=", "]"), ("size(", ")"), ("{1,", "}")]))
-        return opening * levels + leaf + closing * levels
-    if kind == 3:  # subscripts and unary operators
-        return draw(st.sampled_from([leaf + "[0]" * levels, "-" * levels + "1", "!" * levels + "a"]))
-    if kind == 4:  # megabytes of one literal
-        return '"' + "x" * draw(st.sampled_from([1 << 20, 3 << 20])) + '"'
-    if kind == 5:  # wide and shallow: a long list
+    if kind == 1:  # nested brackets, calls, records
+        return pair[0] * levels + leaf + pair[1] * levels
+    if kind == 2:  # subscripts and unary operators
+        return {"[": leaf + "[0]" * levels, "-": "-" * levels + "1"}.get(extra, "!" * levels + "a")
+    if kind == 3:  # megabytes of one literal
+        return '"' + "x" * ((1 << 20) if extra == "1" else (3 << 20)) + '"'
+    if kind == 4:  # wide and shallow: a long list
         return "{" + ",".join([leaf] * levels) + "}"
-    if kind == 6:  # deep groups chained: a chain whose every operand is nested
+    if kind == 5:  # deep groups chained: a chain whose every operand is nested
         return " || ".join(["((" + leaf + "))"] * levels)
-    return draw(st.text(XML_CHARS, min_size=1, max_size=20)) * (levels // 10 + 1)
+    return extra * (levels // 10 + 1)
 
 
-def _large_envelope(name: str, value: str) -> bytes:
+@st.composite
+def large_text(draw):
+    """A recipe for large or deep text (built only when the example runs: megabytes)."""
+    return functools.partial(
+        _build_large, draw(st.integers(0, 6)), draw(st.sampled_from(LEVELS)),
+        draw(st.sampled_from(["a", "1", "ClusterId", '"s"', "true", "x.y"])),
+        tuple(draw(st.lists(st.sampled_from(BINARY_OPS), min_size=1, max_size=8))),
+        draw(st.sampled_from([("(", ")"), ("{", "}"), ("[a=", "]"), ("size(", ")"), ("{1,", "}")])),
+        draw(st.one_of(st.sampled_from(["[", "-", "!", "1", "3"]), st.text(XML_CHARS, min_size=1, max_size=20))))
+
+
+def _large_envelope(name: str, value: str, job: str = "") -> bytes:
+    """``job``: ``<transaction>...<clusterId>..<jobId>..`` of a fresh job, for submit and holdJob."""
     v = _xml_text(value)
     expr = f"<item><name>Big</name><type>EXPRESSION-ATTR</type><value>{v}</value></item>"
     named = "<item><name>Name</name><type>STRING-ATTR</type><value>big</value></item>"
@@ -306,6 +310,9 @@ def _large_envelope(name: str, value: str) -> bytes:
                              f"<command>/bin/true</command><arguments>a</arguments><requirements>{v}</requirements>",
         "discoverJobRequirements": f"<jobAd>{expr}<item><name>TransferInputFiles</name><type>EXPRESSION-ATTR</type>"
                                    f"<value>{v}</value></item></jobAd>",
+        "submit": f"{job}<jobAd>{expr}</jobAd>",
+        "holdJob": f"{job}<reason>&quot;{v}&quot;</reason><email_user>false</email_user>"
+                   "<email_admin>false</email_admin><system_hold>false</system_hold>",
     }
     return envelope(f"<c:{name}>{bodies[name]}</c:{name}>")
 
@@ -325,7 +332,8 @@ def large_text_service(request, tmp_path_factory):
     cleanup(svc.state_dir)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# each example sends up to 3 MiB: ~600 fit the time budget on an idle machine
+@settings(max_examples=min(EXAMPLES, 600), deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzz_large_and_deep_text(large_text_service, data):
     """Every answer comes in time, is the operation's answer (FAIL naming the limit when past
@@ -334,13 +342,18 @@ def test_fuzz_large_and_deep_text(large_text_service, data):
     stats = STATS.setdefault(f"large text ({svc.args[-1]})", {})
     stats.setdefault("started", int(time.monotonic()))
     name = data.draw(st.sampled_from(["getJobAds", "queryAnyAds", "queryStartdAds", "insertAd", "createJobTemplate",
-                                      "discoverJobRequirements"]), label="operation")
-    value = data.draw(large_text(), label="text")
+                                      "discoverJobRequirements", "submit", "holdJob"]), label="operation")
+    recipe = data.draw(large_text(), label="text")
     if time.monotonic() - stats["started"] > BUDGET and not stats.get("failures"):
         stats["skipped (time budget)"] = stats.get("skipped (time budget)", 0) + 1
         return
+    value = recipe()
     try:
-        response = requests.post(svc.url, data=_large_envelope(name, value), timeout=60,
+        job = ""
+        if name in ("submit", "holdJob"):
+            txn, cluster, proc = Service(svc.url, None, "").job()
+            job = f"{txn}<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
+        response = requests.post(svc.url, data=_large_envelope(name, value, job), timeout=60,
                                  headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
         stats["examples"] = stats.get("examples", 0) + 1
         assert response.status_code == 200, response.content[:300]
