@@ -64,7 +64,8 @@ _ID_ATTRS = frozenset(("clusterid", "procid", "globaljobid"))
 #: What :meth:`HTCondorBackend._client_view` reads of an ad.
 _VIEW_ATTRS = ("ClusterId", "ProcId", "GlobalJobId", "SUBMIT_Iwd", subm.TOKEN_ATTR, subm.JOB_ATTR)
 _UNREACHABLE = re.compile(r"connect|locate|timed? ?out|refused|unreachable|no route|reset by peer|"
-                          r"communication|Failed to fetch ads|Unable to find|closed", re.I)
+                          r"communication|Failed to fetch ads|Unable to find|closed|"
+                          r"SECMAN:2007|Failed to (read|end|send)", re.I)
 
 
 def locate_schedd(name: Optional[str]) -> classad2.ClassAd:
@@ -108,6 +109,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         self._alloc_lock = threading.Lock()
         self._retrieve_lock = threading.Lock()
         self._committing: set[str] = set()  # tokens whose jobs are being queued (not visible yet)
+        self._undo_running = threading.Lock()
 
     # locating the schedd, and the one translation of HTCondor failures
     def _wanted_name(self) -> Optional[str]:
@@ -259,6 +261,21 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             self._state.set_token_stage(batch.token, DONE)
             return failed
 
+    def _kick_undos(self) -> None:
+        """Remove failed batches' leftovers in the background (a read never waits for it)."""
+        if not self._state.undoing() or not self._undo_running.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            try:
+                with self._apply_lock:
+                    self._retry_undos()
+            except Exception:
+                log.warning("removing the jobs of failed batches", exc_info=True)
+            finally:
+                self._undo_running.release()
+        threading.Thread(target=run, name="condor-soap-undo", daemon=True).start()
+
     # reads
     def _client_view(self, ad: classad2.ClassAd) -> Optional[classad2.ClassAd]:
         """The ad as the client sees it, with the ids it was given; None for a job of a commit
@@ -336,9 +353,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
             wanted += [n for n in _VIEW_ATTRS if n.casefold() not in have]
         # the client view drops the jobs of commits in flight: then the schedd cannot count
         asked = 0 if local or self._in_flight(None) else limit
-        if self._state.undoing():
-            with self._apply_lock:
-                self._retry_undos()
+        self._kick_undos()
         if history:
             ads = self._schedd(lambda s: s.history(sent, wanted, match=asked or -1), "Could not read the history")
         else:

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.functional.service_process import ServiceProcess
 from tests.reliability.conftest import assert_alive, new_job, text, timed_call
 
 DEEP_TEXTS = {
@@ -127,29 +128,29 @@ def test_client_expressions_are_not_evaluated_in_the_service(service):
 
 
 @pytest.mark.slow
-def test_a_finished_job_whose_leave_expression_never_ends(make_service, backend_name):
-    """The local backend decides when a finished job leaves the queue by its LeaveJobInQueue:
-    judged in the constraint workers, a never-ending one keeps the job and the service serving."""
-    if backend_name != "local":
-        pytest.skip("the htcondor backend leaves LeaveJobInQueue to the schedd")
-    svc = make_service()
-    svc.args = (*svc.args, "--constraint-time-limit", "2")
-    url = svc.start()
-    txn, cluster, proc = new_job(url)
-    ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
-    bomb = "".join(_item(name, value) for name, value in _bomb())
-    ad = f"<jobAd>{_item('Cmd', '/bin/true', 'STRING-ATTR')}{bomb}{_item('LeaveJobInQueue', 'X30')}</jobAd>"
-    assert timed_call(url, "submit", f"{txn}{ids}{ad}")[0].status[0] == "SUCCESS"
-    assert timed_call(url, "commitTransaction", txn)[0].status[0] == "SUCCESS"
-    deadline = time.monotonic() + 40
-    slowest = 0.0
-    while time.monotonic() < deadline and "stays in the queue" not in svc.log():
-        slowest = max(slowest, timed_call(url, "getVersionString")[1])
-        time.sleep(0.2)
-    assert "stays in the queue" in svc.log(), svc.log()[-2000:]
-    reply, took = timed_call(url, "getJobAd", ids)
-    items = {i.findtext("name"): i.findtext("value") for i in reply.answer.iter("item")}
-    assert items.get("JobStatus") == "4", items.get("JobStatus")  # completed, kept in the queue
-    assert slowest < 5, f"a call took {slowest:.1f} s while the expression was judged"
-    assert_alive(svc)
-    svc.stop()
+def test_a_finished_job_whose_leave_expression_never_ends(tmp_path):
+    """The local backend decides when a finished job leaves the queue by its LeaveJobInQueue
+    (the htcondor backend leaves that to the schedd): judged in the constraint workers, a
+    never-ending one keeps the job and the service serving."""
+    svc = ServiceProcess(tmp_path / "state", "--backend", "local", "--constraint-time-limit", "2")
+    try:
+        url = svc.start()
+        txn, cluster, proc = new_job(url)
+        ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
+        bomb = "".join(_item(name, value) for name, value in _bomb())
+        ad = f"<jobAd>{_item('Cmd', '/bin/true', 'STRING-ATTR')}{bomb}{_item('LeaveJobInQueue', 'X30')}</jobAd>"
+        assert timed_call(url, "submit", f"{txn}{ids}{ad}")[0].status[0] == "SUCCESS"
+        assert timed_call(url, "commitTransaction", txn)[0].status[0] == "SUCCESS"
+        deadline = time.monotonic() + 40
+        slowest = 0.0
+        while time.monotonic() < deadline and "stays in the queue" not in svc.log():
+            slowest = max(slowest, timed_call(url, "getVersionString")[1])
+            time.sleep(0.2)
+        assert "stays in the queue" in svc.log(), svc.log()[-2000:]
+        reply, took = timed_call(url, "getJobAd", ids)
+        items = {i.findtext("name"): i.findtext("value") for i in reply.answer.iter("item")}
+        assert items.get("JobStatus") == "4", items.get("JobStatus")  # completed, kept in the queue
+        assert slowest < 5, f"a call took {slowest:.1f} s while the expression was judged"
+        assert_alive(svc)
+    finally:
+        svc.kill()

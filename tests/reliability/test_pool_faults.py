@@ -33,6 +33,14 @@ def backend_name() -> str:
     return "htcondor"
 
 
+@pytest.fixture(scope="module")
+def service_settings(service_settings):
+    """The htcondor settings, with HTCondor's collector query timeout at 20 s instead of 60
+    (``_CONDOR_QUERY_TIMEOUT``: how an operator bounds a hung collector)."""
+    args, env, owner, cleanup = service_settings
+    return args, {**env, "_CONDOR_QUERY_TIMEOUT": "20"}, owner, cleanup
+
+
 def _daemon_pid(pool, name: str) -> int:
     master = int((pool.root.parent / "master.pid").read_text())
     out = subprocess.run(["ps", "--ppid", str(master), "-o", "pid=,comm="], capture_output=True, text=True).stdout

@@ -57,6 +57,7 @@ def test_kill_the_service_at_random_moments(make_service, backend_name, long_run
     # the htcondor backend commits about one batch a second (schedd submit, spool, release):
     # kills further apart, so that commits complete between them too
     pause = (2.5, 7.0) if backend_name == "htcondor" else (0.3, 2.5)
+    clusters = 1 if backend_name == "htcondor" else 2  # one schedd submit + spool per commit
     rng = random.Random()
     run = uuid.uuid4().hex[:12]
     svc = make_service()
@@ -71,7 +72,7 @@ def test_kill_the_service_at_random_moments(make_service, backend_name, long_run
             if stop.is_set():
                 return
             try:
-                workflow(c, run, f"{run}-{number}-{n}", clusters=2, procs=1, size=rng.randint(1, 65536),
+                workflow(c, run, f"{run}-{number}-{n}", clusters=clusters, procs=2, size=rng.randint(1, 65536),
                          duration=15, runnable=backend_name == "local", outcomes=outcomes)
             except (requests.RequestException, CallFailed):
                 time.sleep(0.2)  # the service is gone: the next workflow goes to the restarted one
