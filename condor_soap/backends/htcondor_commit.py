@@ -15,7 +15,7 @@ import htcondor2
 from condor_soap.backends import htcondor_submit as subm
 from condor_soap.backends.base import place_file
 from condor_soap.core.ports import BackendError
-from condor_soap.backends.htcondor_state import UNDO
+from condor_soap.backends.htcondor_state import QUEUEING, UNDO
 from condor_soap.core.records import ActionKind, CommitBatch, JobAction, NewJob
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,15 @@ class CommitMixin:
 
     def _queue_jobs_of(self, batch: CommitBatch) -> None:
         token = batch.token
-        if self._resume(batch):
-            return
+        started_before = self._state.token_stage(token) == QUEUEING
+        try:
+            if self._resume(batch):
+                return
+        except BackendError as exc:
+            if started_before:  # jobs of an earlier attempt may be queued: never "nothing applied"
+                raise RuntimeError(f"commit {token} interrupted, will be retried: {exc}") from exc
+            raise
+        self._state.set_token_stage(token, QUEUEING)
         try:
             clusters: dict[int, list[NewJob]] = {}
             for job in sorted(batch.jobs, key=lambda j: (j.cluster, j.proc)):

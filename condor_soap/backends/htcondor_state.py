@@ -6,7 +6,7 @@
   -> real id (what the schedd gave it), with the commit token and whether its output sandbox
   was retrieved. A row whose ids differ is an *alias*; rows are kept after the job left the
   queue, so a client id never starts to mean another job.
-* ``tokens``: commit tokens and how far their batch got (``jobs`` queued, ``done``), or
+* ``tokens``: commit tokens and how far their batch got (``queueing``, ``jobs`` queued, ``done``), or
   ``undo``: a failed batch whose jobs are still to be removed (its jobs are hidden meanwhile).
 
 :class:`IdMap` is the in-memory view of the aliases only (identity rows need no translation).
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, stage TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS released (cluster INTEGER PRIMARY KEY);
 """
 
+QUEUEING = "queueing"  # jobs of the batch may be in the queue: a failure is not "nothing applied"
 JOBS_QUEUED = "jobs"
 DONE = "done"
 UNDO = "undo"  # a failed batch whose jobs could not be removed yet (the schedd was gone)

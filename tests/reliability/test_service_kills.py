@@ -57,7 +57,9 @@ def test_kill_the_service_at_random_moments(make_service, backend_name, long_run
     # the htcondor backend commits about one batch a second (schedd submit, spool, release):
     # kills further apart, so that commits complete between them too
     pause = (2.5, 7.0) if backend_name == "htcondor" else (0.3, 2.5)
-    clusters = 1 if backend_name == "htcondor" else 2  # one schedd submit + spool per commit
+    # two jobs a workflow: two clusters locally, one cluster on the htcondor backend (each
+    # cluster is a schedd submit and spool)
+    clusters, procs = (1, 2) if backend_name == "htcondor" else (2, 1)
     rng = random.Random()
     run = uuid.uuid4().hex[:12]
     svc = make_service()
@@ -72,7 +74,7 @@ def test_kill_the_service_at_random_moments(make_service, backend_name, long_run
             if stop.is_set():
                 return
             try:
-                workflow(c, run, f"{run}-{number}-{n}", clusters=clusters, procs=2, size=rng.randint(1, 65536),
+                workflow(c, run, f"{run}-{number}-{n}", clusters=clusters, procs=procs, size=rng.randint(1, 65536),
                          duration=15, runnable=backend_name == "local", outcomes=outcomes)
             except (requests.RequestException, CallFailed):
                 time.sleep(0.2)  # the service is gone: the next workflow goes to the restarted one
