@@ -103,7 +103,7 @@ def _bomb(levels: int = 30) -> list[tuple[str, str]]:
     return items
 
 
-def test_client_expressions_are_not_evaluated_in_the_service(service):
+def test_client_expressions_are_not_evaluated_in_the_service(service, backend_name):
     """discoverJobRequirements, insertAd and a transaction's view of a job used to evaluate the
     client's expressions in the service process, freezing it for as long as they ran."""
     bomb = "".join(_item(name, value) for name, value in _bomb())
@@ -111,9 +111,10 @@ def test_client_expressions_are_not_evaluated_in_the_service(service):
                              f"<jobAd>{bomb}{_item('TransferInputFiles', 'X30')}{_item('Cmd', 'X30')}"
                              f"{_item('TransferExecutable', 'X30')}</jobAd>")
     assert reply.status[0] == "SUCCESS" and took < 10, (reply.xml[:300], took)
-    reply, took = timed_call(service.url, "insertAd", f"<type>GENERIC-AD-TYPE</type><ad>{_item('Name', 'bomb', 'STRING-ATTR')}"
-                                                      f"{bomb}{_item('ClassAdLifetime', 'X30')}</ad>")
-    assert took < 10, took
+    if backend_name == "local":  # the htcondor backend forwards the ad: never a bomb to the shared collector
+        reply, took = timed_call(service.url, "insertAd", f"<type>GENERIC-AD-TYPE</type><ad>"
+                                 f"{_item('Name', 'bomb', 'STRING-ATTR')}{bomb}{_item('ClassAdLifetime', 'X30')}</ad>")
+        assert took < 10, took
     txn, cluster, proc = new_job(service.url)
     ad = f"<jobAd>{_item('Cmd', '/bin/true', 'STRING-ATTR')}{bomb}{_item('JobStatus', 'X30')}</jobAd>"
     ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
