@@ -59,7 +59,8 @@ def _stage(client: Client, size: int) -> tuple[str, str]:
     ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
     data = os.urandom(size)
     client.call("declareFile", f"{txn}{ids}<name>in.dat</name><size>{size}</size><hashType>NOHASH</hashType>")
-    client.call("sendFile", f"{txn}{ids}<name>in.dat</name><offset>0</offset><data>{base64.b64encode(data).decode()}</data>")
+    client.call("sendFile", f"{txn}{ids}<name>in.dat</name><offset>0</offset>"
+                            f"<data>{base64.b64encode(data).decode()}</data>")
     ad = "<item><name>Cmd</name><type>STRING-ATTR</type><value>/bin/true</value></item>" \
          "<item><name>LeaveJobInQueue</name><type>BOOLEAN-ATTR</type><value>TRUE</value></item>"
     client.call("submit", f"{txn}{ids}<jobAd>{ad}</jobAd>")

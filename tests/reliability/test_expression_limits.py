@@ -68,8 +68,8 @@ def test_deep_values_are_refused_by_every_operation(service, shape):
     timed_call(service.url, "abortTransaction", txn)
     assert_alive(service)
 
-    reply, _ = timed_call(service.url, "insertAd", f"<type>STARTD-AD-TYPE</type><ad>{_item('Name', 'deep', 'STRING-ATTR')}"
-                                                   f"{_item('Deep', value)}</ad>")
+    reply, _ = timed_call(service.url, "insertAd", f"<type>STARTD-AD-TYPE</type>"
+                          f"<ad>{_item('Name', 'deep', 'STRING-ATTR')}{_item('Deep', value)}</ad>")
     _refused(reply, "The value of Deep is too ")
     reply, _ = timed_call(service.url, "createJobTemplate",
                           f"<clusterId>1</clusterId><jobId>0</jobId><owner>nobody</owner><type>VANILLA</type>"

@@ -96,11 +96,12 @@ def _stage_batch(url: str, tag: str, clusters: int = 3, procs: int = 2, size: in
             proc = c.call("newJob", f"{txn}<clusterId>{cluster}</clusterId>").findtext("integer")
             ids = f"<clusterId>{cluster}</clusterId><jobId>{proc}</jobId>"
             for name, data in (("job.sh", b"#!/bin/sh\ncat in.dat > out.dat\n"), ("in.dat", os.urandom(size))):
-                c.call("declareFile", f"{txn}{ids}<name>{name}</name><size>{len(data)}</size><hashType>NOHASH</hashType>")
+                c.call("declareFile", f"{txn}{ids}<name>{name}</name><size>{len(data)}</size>"
+                                      "<hashType>NOHASH</hashType>")
                 c.call("sendFile", f"{txn}{ids}<name>{name}</name><offset>0</offset>"
                                    f"<data>{base64.b64encode(data).decode()}</data>")
-            ad = (_item("Cmd", "job.sh") + _item("CondorSoapTag", tag) + _item("Requirements", "false", "EXPRESSION-ATTR")
-                  + _item("LeaveJobInQueue", "true", "BOOLEAN-ATTR"))
+            ad = (_item("Cmd", "job.sh") + _item("CondorSoapTag", tag)
+                  + _item("Requirements", "false", "EXPRESSION-ATTR") + _item("LeaveJobInQueue", "true", "BOOLEAN-ATTR"))
             c.call("submit", f"{txn}{ids}<jobAd>{ad}</jobAd>")
     return txn
 
