@@ -115,6 +115,5 @@ def test_disk_full(make_service, small_fs):
     assert len(jobs) == 1
     txn, _ = _stage(client, 1000)
     client.call("commitTransaction", txn)
-    FIGURES["disk full"] = {name: (message.split(": ", 1)[1] if ": " in message else message)[:90]
-                            for name, message in answers.items()}
+    FIGURES["disk full"] = {name: message.split(": ", 1)[-1].split(" in /")[0] for name, message in answers.items()}
     svc.stop()
