@@ -38,8 +38,10 @@ class InvalidConstraint(CondorSoapError):
 
 
 def check(constraint: Optional[str]) -> None:
-    """Raise :class:`InvalidConstraint` unless ``constraint`` is empty or one expression."""
+    """Raise :class:`InvalidConstraint` unless ``constraint`` is empty or one expression
+    (ExpressionTooLarge past the expression limits, before classad2 sees it)."""
     if constraint is not None and constraint.strip():
+        check_expression(constraint, "The constraint")
         try:
             classad2.ExprTree(constraint)
         except Exception:  # classad2 raises several types for text that does not parse

@@ -19,7 +19,7 @@ import falcon
 from falcon.media.multipart import MultipartParseError
 
 from condor_soap.calls import CallRecord, Calls
-from condor_soap.core import submit_text
+from condor_soap.core import expression_guard, submit_text
 from condor_soap.core.classads import attr_of
 from condor_soap.core.policy import ANONYMOUS
 from condor_soap.core.records import ActionKind, Attr, HashType, TxnRef, Universe
@@ -73,7 +73,13 @@ def _duration(body: dict[str, Any]) -> int:
 
 
 def ad_attrs(text: str) -> list[Attr]:
-    """A JSON object (HTCondor's JSON form: "/Expr(...)/" for expressions) as job attributes."""
+    """A JSON object (HTCondor's JSON form: "/Expr(...)/" for expressions) as job attributes.
+    Every expression passes the expression guard before classad2's JSON reader parses it
+    (deep ones crash it, as every ClassAd parser; docs/reliability.rst)."""
+    try:
+        _check_expressions(json.loads(text), "The job ad")
+    except (ValueError, RecursionError):
+        raise BadRequest("The job ad is not a JSON object of attributes") from None
     try:
         ad = classad2.parseOne(text, classad2.ParserType.JSON)
     except Exception:  # classad2 raises several types for text that does not parse
@@ -81,6 +87,17 @@ def ad_attrs(text: str) -> list[Attr]:
     if ad is None or not text.lstrip().startswith("{"):
         raise BadRequest("The job ad is not a JSON object of attributes")
     return [attr for name in ad.keys() if (attr := attr_of(name, ad)) is not None]
+
+
+def _check_expressions(value: Any, what: str) -> None:
+    if isinstance(value, str) and value.startswith("/Expr(") and value.endswith(")/"):
+        expression_guard.check(value[len("/Expr("):-len(")/")], what)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_expressions(item, f"The value of {name}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_expressions(item, what)
 
 
 def _described(req: falcon.Request, text: str, cluster: int, first_proc: int) -> list[list[Attr]]:

@@ -155,3 +155,21 @@ def test_a_finished_job_whose_leave_expression_never_ends(tmp_path):
         assert_alive(svc)
     finally:
         svc.kill()
+
+
+def test_the_rest_face_is_guarded_too(service):
+    """The REST face's constraints (queries, bulk actions) and JSON ads ("/Expr(...)/", which
+    classad2's JSON reader parses) pass the same guard: 400 naming the limit."""
+    import requests
+
+    url = service.url + "v1/"
+    deep = DEEP_TEXTS["print-40k-levels"]  # fits a query string (waitress caps headers at 256 KiB)
+    answers = [requests.get(url + "jobs/DEFAULT", params={"constraint": deep}, timeout=30),
+               requests.post(url + "jobs/DEFAULT/hold", json={"constraint": DEEP_TEXTS["parse-200k-levels"]},
+                             timeout=30),
+               requests.post(url + "jobs/DEFAULT", data='{"Cmd": "/bin/true", "Deep": "/Expr('
+                             + DEEP_TEXTS["parse-200k-levels"] + ')/"}', timeout=30,
+                             headers={"Content-Type": "application/json"})]
+    for answer in answers:
+        assert answer.status_code == 400 and LIMIT in answer.text, (answer.status_code, answer.text[:300])
+    assert_alive(service)
