@@ -43,14 +43,14 @@ def small_fs(tmp_path):
 def _fill(path) -> int:
     """Write until the filesystem is full; returns the bytes written."""
     written = 0
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-                written += 65536
-        except OSError:
-            pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            written += os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     return written
 
 
