@@ -368,6 +368,7 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         return views[:limit] if limit else views
 
     def stream_jobs(self, constraint: Optional[str] = None) -> "JobPages":
+        self._kick_undos()
         plan = self._plan(constraint)
         if plan is None:
             return JobPages(self, "false", None, [])

@@ -344,11 +344,11 @@ class ScheddCore:
         """The caller's view of the queue, as an iterator. Whatever can refuse the query
         (transaction, backend, constraint, ``max_jobs_per_query``) does so before this returns;
         the backend's ads then come as they are iterated, converted one by one."""
+        if constraint:  # before anything parses it, or a backend forwards it to a schedd
+            expression_guard.check(constraint, "The constraint")
         who = caller()
         own = self._visible_only(who, constraint)
         with self.table.enter(txn, required=False) as t:
-            if constraint:  # before any backend parses it, or forwards it to a schedd
-                expression_guard.check(constraint, "The constraint")
             with self._backend():
                 queued = self.backend.stream_jobs(own if own is not None else constraint)
             touched: set[int] = set()
