@@ -27,26 +27,13 @@
 from __future__ import annotations
 
 import contextlib
-import enum
 import re
 from typing import Iterator, NoReturn, Optional
 
 import requests
 from lxml import etree
 
-
-class StatusCode(enum.IntEnum):
-    """The WSDL's ``StatusCode`` enumeration (names are the wire literals)."""
-
-    SUCCESS = 0
-    FAIL = 1
-    INVALIDTRANSACTION = 2
-    UNKNOWNCLUSTER = 3
-    UNKNOWNJOB = 4
-    UNKNOWNFILE = 5
-    INCOMPLETE = 6
-    INVALIDOFFSET = 7
-    ALREADYEXISTS = 8
+from condor_soap.errors import StatusCode  # the WSDL's enumeration: one definition
 
 
 class CondorSoapClientError(Exception):
