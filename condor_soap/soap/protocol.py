@@ -31,11 +31,12 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import contextlib
 import itertools
 import logging
 import re
 import threading
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, Union
 
 from lxml import etree
 from spyne.error import Fault, ValidationError
@@ -208,22 +209,12 @@ class LenientSoap11(Soap11):
         _check_envelope(envelope, self.ns_soap_env)
         _resolve_hrefs(envelope, ids)
         ctx.in_document = (envelope, {})  # resolved here: Spyne's recursive resolver is skipped
-        try:
+        with _unexpected_is_server_fault():
             super().decompose_incoming_envelope(ctx, message)
-        except Fault:
-            raise
-        except Exception:
-            log.exception("cannot read a request")
-            raise Fault("Server", "Cannot read the request") from None
 
     def deserialize(self, ctx: Any, message: Any) -> None:
-        try:
+        with _unexpected_is_server_fault():
             super().deserialize(ctx, message)
-        except Fault:
-            raise
-        except Exception:
-            log.exception("cannot read a request")
-            raise Fault("Server", "Cannot read the request") from None
 
     def base_from_element(self, ctx: Any, cls: Any, element: Any) -> Any:
         text = element.text
@@ -259,6 +250,19 @@ class LenientSoap11(Soap11):
 
     def enum_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, name: str = "retval", **kw: Any) -> Any:
         return self.modelbase_to_parent(ctx, cls, cls.encode[inst], parent, ns, name, **kw)
+
+
+@contextlib.contextmanager
+def _unexpected_is_server_fault() -> Iterator[None]:
+    """A Fault passes; anything else while reading a request is the service's own fault: its
+    traceback logged, a ``Server`` Fault answered."""
+    try:
+        yield
+    except Fault:
+        raise
+    except Exception:
+        log.exception("cannot read a request")
+        raise Fault("Server", "Cannot read the request") from None
 
 
 def _check_envelope(envelope: Any, ns_env: str) -> None:
