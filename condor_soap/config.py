@@ -128,7 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
         # slow and half-open connections (docs/reliability.rst): a connection being read costs
         # no thread, only a descriptor; past connection_limit new clients wait in the backlog
         Setting("connection_limit", int, 1000,
-                "open client connections served at once (waitress's default is 100)"),
+                "open client connections served at once (waitress alone allows 100)"),
         Setting("channel_timeout", int, 60,
                 "seconds a connection may sit idle (no request in progress) before it is closed"),
         Setting("backlog", int, 1024, "connections the kernel queues while connection_limit is reached"),

@@ -76,11 +76,16 @@ def test_translation_is_worked_out_from_the_text_as_from_the_ad(values):
 
     ad = make_ad(list(values.items()))
     for name in ad.keys():
-        expected_value = None if subm._is_expression(ad, name) else ad.eval(name)
+        kept = dict(subm._TRANSLATIONS)  # what earlier examples left: worked out on other ads
+        subm._TRANSLATIONS.clear()
+        expected_value, expected_old = subm._translation(ad, name)  # worked out on this ad
+        subm._TRANSLATIONS.clear()
+        subm._TRANSLATIONS.update(kept)
         try:
-            expected_old = subm.old_text(ad, name)
+            assert expected_old == subm.old_text(ad, name)
         except Untranslatable:
-            expected_old = None
+            assert expected_old is None
+        assert expected_value is None or not isinstance(expected_value, classad2.ExprTree)
         value, old = subm._translation(ad, name)
         assert old == expected_old
         assert type(value) is type(expected_value)
