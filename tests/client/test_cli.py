@@ -78,8 +78,8 @@ def test_q_formats(as_user, tmp_path):
     assert f"{cluster}.1" in held and f"{cluster}.0 " not in held
     assert "Total for query: 2 jobs; 0 completed, 0 removed, 0 idle, 0 running, 2 held, 0 suspended" in \
         cli("q", str(cluster)).stdout
-    mine = cli("q", os.environ["CONDOR_SOAP_OWNER"], "-af", "ClusterId").stdout.split()
-    assert str(cluster) in mine
+    mine = cli("q", os.environ["CONDOR_SOAP_OWNER"], "-af", "ClusterId")
+    assert mine.returncode == 0 and str(cluster) in mine.stdout.split(), (mine.stderr, mine.stdout[-2000:])
     assert "Total for query: 0 jobs" in cli("q", "-constraint", "false").stdout
     cli("rm", str(cluster))
 

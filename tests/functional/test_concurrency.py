@@ -44,5 +44,7 @@ def test_concurrent_transactions_over_http(service):
     assert all(r[2] == 3 and r[3] == 0 for r in results.values())
     proxy = schedd_client(service.url)
     for n, (_, cluster, _, _) in results.items():
-        ads = proxy.getJobAds(None, f"ClusterId == {cluster} && ClientNumber == {n}").classAdArray
-        assert len(ads.item) == 3, f"client {n}: each committed job queued exactly once"
+        answer = proxy.getJobAds(None, f"ClusterId == {cluster} && ClientNumber == {n}")
+        assert answer.status.code == "SUCCESS", answer.status.message
+        ads = answer.classAdArray.item if answer.classAdArray else []
+        assert len(ads) == 3, f"client {n}: each committed job queued exactly once, not {len(ads)}"

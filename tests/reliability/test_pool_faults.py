@@ -179,6 +179,13 @@ def test_every_call_answers_while_a_daemon_is_down(service, real_pool, daemon, h
                 assert "FAIL" in outcome and "not reachable" in outcome, outcome
         FIGURES[f"{daemon} {'SIGSTOP' if how == 'stop' else 'SIGKILL'}"] = took
     # back: the service recovers by itself
-    wait_for(lambda: timed_call(service.url, "getJobAds", "<constraint>true</constraint>")[0].status[0] == "SUCCESS",
-             120, interval=1, what="getJobAds to succeed again")
+    last: list = []
+
+    def answers() -> bool:
+        last[:] = [timed_call(service.url, "getJobAds", "<constraint>true</constraint>")[0].status]
+        return last[0][0] == "SUCCESS"
+    try:
+        wait_for(answers, 120, interval=1, what="getJobAds to succeed again")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; its last answer: {last}\nservice log:\n{service.log()[-3000:]}") from None
     assert_alive(service)
