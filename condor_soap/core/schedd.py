@@ -14,6 +14,7 @@ themselves; anonymous callers keep the original's trust in the client's ``Owner`
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -394,12 +395,16 @@ class ScheddCore:
             yield self.policy.redact(who, convert(ad))
 
     def query_jobs(self, constraint: Optional[str], projection: Sequence[str] = (), *,
-                   history: bool = False, limit: int = 0) -> tuple[list[classad2.ClassAd], bool]:
+                   history: bool = False, limit: int = 0) -> tuple[Iterable[classad2.ClassAd], bool]:
         """Committed jobs in the queue (or its history) that the caller may see, matching
         ``constraint``, with ``projection`` (names as given; ``ClusterId``/``ProcId`` may
         come too) and redacted: (ads, truncated). At most ``limit`` ads, and never more than
         ``max_jobs_per_query``: past it the first ones come, ``truncated`` True (RESTD's
-        semantics). An unparsable constraint is :class:`InvalidConstraint`."""
+        semantics). An unparsable constraint is :class:`InvalidConstraint`.
+
+        Whole ads of the queue come as an iterator over the backend's pages (memory flat
+        whatever the answer, as getJobAds); projected and history ads, small or bounded by
+        ``limit``, as a list. Whatever refuses the query does so before this returns."""
         check_constraint(constraint)
         who = caller()
         constraint = constraint if constraint and constraint.strip() else None
@@ -410,19 +415,30 @@ class ScheddCore:
         if sent and who.restricted and "owner" not in {p.casefold() for p in sent}:
             sent.append("Owner")
         cap = min(filter(None, (limit, self.policy.max_jobs_per_query)), default=0)
+        if not sent and not history and limit == 0:
+            with self._backend():
+                stream = self.backend.stream_jobs(constraint)
+            return self._shown(who, itertools.islice(stream, cap or None), sent, projection), 0 < cap < len(stream)
         read = self.backend.history if history else self.backend.jobs
         with self._backend():
             ads = read(constraint, projection=sent, limit=cap + 1 if cap else 0)
-        if who.restricted:
-            ads = [ad for ad in ads if self.policy.sees(who, _owner(ad))]
         truncated = 0 < cap < len(ads)
-        del ads[cap or len(ads):]
-        if len(sent) > len(projection) or (self.policy.hide_job_attrs and not who.admin):
-            for ad in ads:
-                if len(sent) > len(projection) and "Owner" in ad:
-                    del ad["Owner"]
+        return list(self._shown(who, ads[:cap or len(ads)], sent, projection)), truncated
+
+    def _shown(self, who: Caller, ads: Iterable[classad2.ClassAd], sent: Sequence[str],
+               projection: Sequence[str]) -> Iterator[classad2.ClassAd]:
+        """``ads`` as ``who`` may see them: others' jobs left out, the Owner fetched only to
+        judge that taken out again, hidden attributes redacted."""
+        extra_owner = len(sent) > len(projection)
+        redact = bool(self.policy.hide_job_attrs) and not who.admin
+        for ad in ads:
+            if who.restricted and not self.policy.sees(who, _owner(ad)):
+                continue
+            if extra_owner and "Owner" in ad:
+                del ad["Owner"]
+            if redact:
                 self.policy.redact_ad(who, ad)
-        return ads, truncated
+            yield ad
 
     def visible(self, ads: Sequence[classad2.ClassAd], constraint: Optional[str],
                 projection: Sequence[str] = ()) -> list[classad2.ClassAd]:

@@ -3,6 +3,7 @@ all share (schedd names, attribute names, projections, JSON replies)."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from condor_soap.core.collector import CollectorCore
     from condor_soap.core.schedd import ScheddCore
 
+log = logging.getLogger(__name__)
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 CHUNK = 1 << 18  # bytes of JSON gathered before a streamed answer writes them
 
@@ -83,11 +85,16 @@ def stream_reply(resp: falcon.Response, pieces: Iterable[str], header: dict[str,
 def _chunks(pieces: Iterable[str]) -> Iterator[bytes]:
     gathered: list[str] = []
     size = 0
-    for piece in pieces:
-        gathered.append(piece)
-        size += len(piece)
-        if size >= CHUNK:
-            yield "".join(gathered).encode()
-            gathered, size = [], 0
+    try:
+        for piece in pieces:
+            gathered.append(piece)
+            size += len(piece)
+            if size >= CHUNK:
+                yield "".join(gathered).encode()
+                gathered, size = [], 0
+    except Exception:  # the status line is sent: only a cut connection tells the client
+        log.exception("the answer broke off after its first bytes were sent; the connection is "
+                      "closed so that the client sees the call fail")
+        raise
     if gathered:
         yield "".join(gathered).encode()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import classad2
 import falcon
@@ -27,7 +27,7 @@ def _constraint(req: falcon.Request, cluster: Optional[int] = None) -> str:
 
 
 def _jobs(api: Api, req: falcon.Request, schedd: str, history: bool, cluster: Optional[int] = None,
-          extra: tuple[str, ...] = ()) -> tuple[list[classad2.ClassAd], bool, list[str]]:
+          extra: tuple[str, ...] = ()) -> tuple[Iterable[classad2.ClassAd], bool, list[str]]:
     api.check_schedd(schedd)
     wanted = projection(req, *extra)
     ads, truncated = api.schedd.query_jobs(_constraint(req, cluster), wanted, history=history)
@@ -44,7 +44,7 @@ def _job_id(ad: classad2.ClassAd, keep: list[str]) -> str:
     return job_id
 
 
-def _job_pieces(ads: list[classad2.ClassAd], keep: list[str]) -> Iterator[str]:
+def _job_pieces(ads: Iterable[classad2.ClassAd], keep: list[str]) -> Iterator[str]:
     yield "["
     for i, ad in enumerate(ads):
         yield f'{"," if i else ""}{{"jobid": "{_job_id(ad, keep)}", "classad": {ad_json(ad)}}}'
@@ -65,6 +65,7 @@ def _one_job(api: Api, req: falcon.Request, schedd: str, cluster: int, proc: int
              wanted: list[str]) -> tuple[str, dict[str, Any]]:
     api.check_schedd(schedd)
     ads, _ = api.schedd.query_jobs(f"ClusterId == {cluster} && ProcId == {proc}", wanted, history=history, limit=1)
+    ads = list(ads)
     if not ads:
         raise NotFound(NO_JOBS)
     job_id = _job_id(ads[0], wanted)

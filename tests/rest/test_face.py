@@ -9,7 +9,9 @@ import requests
 from openapi_spec_validator import validate
 
 from condor_soap import Config
+from condor_soap.core.ports import BackendError
 from condor_soap.rest.face import ROUTES
+from tests.conftest import serve_in_thread
 from tests.rest.conftest import Rest, running
 from tests.rest.jobs import soap_submit, string
 
@@ -74,3 +76,49 @@ def test_allow_config(tmp_path):
         assert (denied.status_code, denied.json()["error"]) == (403, "Permission denied")
         assert rest.get("config/condor_version").status_code == 403
         assert rest.get("status").status_code == 200
+
+
+class _PagesThatBreakOff:
+    """A bulk read (``Backend.stream_jobs``) that fails after its first pages, as when the
+    schedd goes away in the middle of the answer."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        import classad2
+
+        for n in range(self.count // 2):
+            yield classad2.ClassAd({"ClusterId": 1, "ProcId": n, "Owner": "someone", "Padding": "p" * 1000})
+        raise BackendError("The schedd went away")
+
+
+def test_a_failure_after_the_first_byte_cuts_the_answer_off(tmp_path, caplog):
+    """Whole ads stream in pages: a failure once the status line is sent closes the
+    connection, so the client sees a broken body, never a short list that looks whole."""
+    import http.client
+
+    from condor_soap import create_app
+    from condor_soap.app import build_backend
+
+    config = Config(state_dir=str(tmp_path / "state"))
+    backend = build_backend(config)
+    backend.stream_jobs = lambda constraint=None: _PagesThatBreakOff(4000)  # ~2 MB before the failure
+    app = create_app(config, backend)
+    try:
+        with serve_in_thread(app) as url:
+            host, port = url.split("//")[1].rstrip("/").split(":")
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.request("GET", "/v1/jobs/DEFAULT")
+            response = conn.getresponse()
+            assert response.status == 200 and response.getheader("Transfer-Encoding") == "chunked"
+            with pytest.raises(http.client.IncompleteRead) as broken:
+                response.read()
+            assert broken.value.partial.startswith(b'[{"jobid": "1.0"') and not broken.value.partial.endswith(b"]")
+            conn.close()
+    finally:
+        app.close()
+    assert any("broke off" in r.getMessage() for r in caplog.records)
