@@ -160,8 +160,9 @@ def pool_host() -> None:
 
 @pytest.fixture(scope="session")
 def real_pool(pool_host) -> Iterator[Pool]:
-    """Start (building once, ~2 min) the Debian trixie HTCondor pool; stop it afterwards
-    unless it was already running. Skips only with the exact reason, and never under CI."""
+    """Start (building once, ~2 min) the Debian trixie HTCondor pool, its queue emptied; stop
+    it afterwards unless it was already running, its queue emptied again. Skips only with the
+    exact reason, and never under CI."""
     import subprocess
 
     pool_dir = Path(os.environ.get("CONDOR_POOL_DIR", "/var/tmp/condor-pool"))
@@ -176,13 +177,19 @@ def real_pool(pool_host) -> Iterator[Pool]:
 
     htcondor2.reload_config()  # htcondor2 read the configuration when first imported
     pool = Pool(condor_config, os.environ.get("CONDOR_POOL_SUBMITTER", "condorsoap"), pool_dir / "root")
+
+    def empty_queue() -> None:
+        # The pool is the suite's own: every job in it is a test's (the submit user's, the
+        # multi-user tests' alice and bob). A run that was killed leaves its jobs behind, and
+        # thousands of them would change what later queries match (max_jobs_per_query).
+        for force in ((), ("-forcex",)):
+            subprocess.run(["chroot", str(pool.root), "condor_rm", *force, "-all"],
+                           capture_output=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "CONDOR_CONFIG"})
+    empty_queue()
     try:
         yield pool
     finally:
-        # every job of the submit user is a test's; leave the queue empty for the next run
-        for force in ((), ("-forcex",)):
-            subprocess.run(["chroot", str(pool.root), "condor_rm", *force, pool.submitter],
-                           capture_output=True, timeout=60,
-                           env={k: v for k, v in os.environ.items() if k != "CONDOR_CONFIG"})
+        empty_queue()  # leave the queue empty for the next run
         if not was_running:
             subprocess.run([str(POOL_SCRIPT), "stop"], capture_output=True, timeout=120)

@@ -327,7 +327,9 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         refs = {ref.split(".")[-1].casefold() for ref in classad2.ClassAd().externalRefs(expr)}
         # a commit in flight may be queueing jobs under ids its alias is not recorded for yet
         if refs & _ID_ATTRS and (bool(self._state.ids) or self._in_flight(None)):
-            return "true", constraint
+            # a job the service did not queue is seen with its real ids (or not at all): the
+            # schedd judges it as is; the service's own jobs are judged here, on their client ids
+            return f"({expr}) || ({subm.TOKEN_ATTR} isnt undefined)", constraint
         return constraint, None
 
     def _views(self, ads: list[classad2.ClassAd], local: Optional[str]) -> list[classad2.ClassAd]:
@@ -377,7 +379,13 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         ids = self._schedd(lambda s: s.query(f"({sent})", ["ClusterId", "ProcId"]), "Could not read the queue")
         keys = sorted({key for key in ((ad.get("ClusterId"), ad.get("ProcId")) for ad in ids)
                        if all(isinstance(i, int) for i in key)})
-        return JobPages(self, sent, local, keys)  # type: ignore[arg-type]
+        pages = JobPages(self, sent, local, keys)  # type: ignore[arg-type]
+        if local is None:
+            return pages
+        # judged here: only the jobs that match count (the limit of a query is on them), so
+        # the candidates are read once, a page at a time, to keep the keys of those that do
+        # the schedd answers in its own order (a hash table's): pages are id intervals, so sorted
+        return JobPages(self, sent, local, sorted(key for key, _view in pages.judged()))
 
     def _real_ad(self, cluster: int, proc: int, projection: Optional[list[str]] = None
                  ) -> Optional[tuple[Key, classad2.ClassAd]]:
@@ -475,10 +483,19 @@ class JobPages:
         return len(self._keys)
 
     def __iter__(self) -> Iterator[classad2.ClassAd]:
-        keys = self._keys
+        for _key, view in self.judged():
+            yield view
+
+    def judged(self) -> Iterator[tuple[Key, classad2.ClassAd]]:
+        """(real ids, client view) of every job of the pages that the client sees and that matches."""
+        keys, wanted = self._keys, set(self._keys)
         for start in range(0, len(keys), PAGE):
             (c1, p1), (c2, p2) = keys[start], keys[min(start + PAGE, len(keys)) - 1]
             page = (f"({self._sent}) && (ClusterId > {c1} || (ClusterId == {c1} && ProcId >= {p1})) && "
                     f"(ClusterId < {c2} || (ClusterId == {c2} && ProcId <= {p2}))")
             ads = self._backend._schedd(lambda s: s.query(page), "Could not read the queue")
-            yield from self._backend._views(ads, self._local)
+            # the ids of each ad before its client view may change them; jobs between two
+            # wanted ids but not wanted (queued since, or not matching) are left out
+            real = {id(ad): key for ad in ads if (key := (ad.get("ClusterId"), ad.get("ProcId"))) in wanted}
+            for view in self._backend._views([ad for ad in ads if id(ad) in real], self._local):
+                yield real[id(view)], view

@@ -110,6 +110,12 @@ def test_alias_race(make_htcondor, staging, real_pool):
         assert sorted((a["ClusterId"], a["ProcId"], a["Tag"]) for a in listed) == \
             [(first, 0, "first"), (first, 2, "first")]
         assert hb.jobs(f"ClusterId == {real}") == []  # the real id is not a client id
+        # a bulk read counts only what matches on the client's ids (the limit of a query is on
+        # that count): not the foreign job shadowed by the alias, not the rest of the queue
+        pages = hb.stream_jobs(f"ClusterId == {first}")
+        assert len(pages) == 2 and sorted((a["ClusterId"], a["ProcId"]) for a in pages) == [(first, 0), (first, 2)]
+        assert len(hb.stream_jobs(f"ClusterId == {real}")) == 0
+        assert [a["ProcId"] for a in hb.stream_jobs(f"ClusterId == {first} && ProcId == 2")] == [2]
         assert not [a for a in hb.jobs() if a.get("ForeignTest") is True and a["ClusterId"] == first]
         assert [(a["ClusterId"], a["ProcId"]) for a in hb.jobs(f"ClusterId == {first} && ProcId == 2")] == \
             [(first, 2)]
@@ -139,6 +145,24 @@ def test_alias_race(make_htcondor, staging, real_pool):
         assert again.jobs(f"ClusterId == {first}")[0]["ProcId"] == 2
     finally:
         remove_foreign(taken)
+
+
+def test_commits_in_another_order_than_their_ids(make_htcondor, staging, real_pool):
+    """Six transactions commit in a permuted order (as concurrent clients do): every id query
+    finds exactly its own cluster, in bulk (pages, counted before they are read) and as a list."""
+    hb = make_htcondor()
+    ids = [hb.new_cluster_id() for _ in range(6)]
+    for i in (0, 3, 5, 4, 1, 2):
+        jobs = tuple(new_job(hb, staging, "exit 0\n", cluster=ids[i], proc=p, Tag=f"c{i}",
+                             Requirements=classad2.ExprTree("false")) for p in range(3))  # never runs
+        assert hb.apply(CommitBatch(token(), jobs)) == []
+    assert hb._state.ids, "the permuted commits were aliased"
+    for i, cluster in enumerate(ids):
+        wanted = [(cluster, p, f"c{i}") for p in range(3)]
+        pages = hb.stream_jobs(f"ClusterId == {cluster}")
+        assert len(pages) == 3 and sorted((a["ClusterId"], a["ProcId"], a["Tag"]) for a in pages) == wanted
+        assert sorted((a["ClusterId"], a["ProcId"], a["Tag"]) for a in hb.jobs(f"ClusterId == {cluster}")) == wanted
+        assert [a["ProcId"] for a in hb.stream_jobs(f"ClusterId == {cluster} && ProcId == 1")] == [1]
 
 
 def test_owner_refused_leaves_nothing(hb, staging, real_pool):
