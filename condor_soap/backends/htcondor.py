@@ -65,7 +65,7 @@ _ID_ATTRS = frozenset(("clusterid", "procid", "globaljobid"))
 _VIEW_ATTRS = ("ClusterId", "ProcId", "GlobalJobId", "SUBMIT_Iwd", subm.TOKEN_ATTR, subm.JOB_ATTR)
 _UNREACHABLE = re.compile(r"connect|locate|timed? ?out|refused|unreachable|no route|reset by peer|"
                           r"communication|Failed to fetch ads|Unable to find|closed|"
-                          r"SECMAN:2007|Failed to (read|end|send)", re.I)
+                          r"SECMAN:2007|Failed to (read|end|send)|connection ended", re.I)
 
 
 def locate_schedd(name: Optional[str]) -> classad2.ClassAd:
@@ -149,7 +149,11 @@ class HTCondorBackend(CommitMixin, CollectorMixin):
         except (htcondor2.HTCondorException, classad2.ClassAdException, ValueError, TypeError,
                 RuntimeError, OSError) as exc:
             self._forget()
-            text = str(exc).strip() or type(exc).__name__
+            # htcondor2 raises a bare HTCondorException when the daemon's end of the
+            # connection goes away in the middle of a call (seen when the schedd is killed
+            # while spooling): that is the schedd gone, and the user is told so
+            text = str(exc).strip() or (f"{type(exc).__name__} without a reason: the connection ended"
+                                        if isinstance(exc, htcondor2.HTCondorException) else type(exc).__name__)
             if "collector" in text.casefold():
                 text += f" (COLLECTOR_HOST = {htcondor2.param.get('COLLECTOR_HOST', 'unset')})"
             if _UNREACHABLE.search(text) and "not reachable" not in doing:

@@ -91,3 +91,25 @@ def test_translation_is_worked_out_from_the_text_as_from_the_ad(values):
         assert type(value) is type(expected_value)
         if not isinstance(value, float):  # (a real's value is never used, and its text rounds)
             assert value == expected_value
+
+
+def test_a_bare_htcondor_exception_says_the_schedd_is_gone(tmp_path):
+    """htcondor2 raises an HTCondorException without text when the schedd goes away in the
+    middle of a call (seen killing it while it spools): the message must say so."""
+    import htcondor2
+
+    from condor_soap import Config
+    from condor_soap.backends.htcondor import HTCondorBackend
+    from condor_soap.core.ports import BackendError
+
+    backend = HTCondorBackend(Config(state_dir=str(tmp_path), backend="htcondor", schedd_name="schedd@example"))
+    try:
+        for raised, expected in ((htcondor2.HTCondorException(), "The schedd schedd@example is not reachable "
+                                  "(Could not spool): HTCondorException without a reason: the connection ended"),
+                                 (ValueError(), "Could not spool: ValueError")):
+            with pytest.raises(BackendError) as failed:
+                with backend._failures("Could not spool"):
+                    raise raised
+            assert str(failed.value) == expected
+    finally:
+        backend.close()
