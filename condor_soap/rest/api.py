@@ -3,24 +3,22 @@ all share (schedd names, attribute names, projections, JSON replies)."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable
 
 import falcon
 
 from condor_soap.config import Config
 from condor_soap.errors import CondorSoapError, NotFound
+from condor_soap.http.streaming import chunked
 
 if TYPE_CHECKING:
     from condor_soap.core.collector import CollectorCore
     from condor_soap.core.schedd import ScheddCore
 
-log = logging.getLogger(__name__)
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-CHUNK = 1 << 18  # bytes of JSON gathered before a streamed answer writes them
 
 
 class BadRequest(CondorSoapError):
@@ -74,27 +72,11 @@ def json_reply(resp: falcon.Response, value: Any, status: str = falcon.HTTP_200)
     resp.data = json.dumps(value).encode()
 
 
-def stream_reply(resp: falcon.Response, pieces: Iterable[str], header: dict[str, str] | None = None) -> None:
-    """A JSON answer written as it is produced, in chunks of about :data:`CHUNK` bytes."""
+def stream_reply(req: falcon.Request, resp: falcon.Response, pieces: Iterable[str],
+                 header: dict[str, str] | None = None) -> None:
+    """A JSON answer written as it is produced (:func:`~condor_soap.http.streaming.chunked`)."""
     resp.content_type = falcon.MEDIA_JSON
     for name, value in (header or {}).items():
         resp.set_header(name, value)
-    resp.stream = _chunks(pieces)
+    resp.stream = chunked(pieces, f"{req.method} {req.path[:200]}")
 
-
-def _chunks(pieces: Iterable[str]) -> Iterator[bytes]:
-    gathered: list[str] = []
-    size = 0
-    try:
-        for piece in pieces:
-            gathered.append(piece)
-            size += len(piece)
-            if size >= CHUNK:
-                yield "".join(gathered).encode()
-                gathered, size = [], 0
-    except Exception:  # the status line is sent: only a cut connection tells the client
-        log.exception("the answer broke off after its first bytes were sent; the connection is "
-                      "closed so that the client sees the call fail")
-        raise
-    if gathered:
-        yield "".join(gathered).encode()

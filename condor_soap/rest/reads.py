@@ -54,7 +54,7 @@ def _job_pieces(ads: Iterable[classad2.ClassAd], keep: list[str]) -> Iterator[st
 def list_jobs(api: Api, req: falcon.Request, resp: falcon.Response, record: CallRecord, *, schedd: str,
               cluster: Optional[int] = None, history: bool = False) -> None:
     ads, truncated, wanted = _jobs(api, req, schedd, history, cluster)
-    stream_reply(resp, _job_pieces(ads, wanted), {TRUNCATED: "true"} if truncated else None)
+    stream_reply(req, resp, _job_pieces(ads, wanted), {TRUNCATED: "true"} if truncated else None)
 
 
 def list_history(api: Api, req: falcon.Request, resp: falcon.Response, record: CallRecord, **fields: Any) -> None:

@@ -21,17 +21,15 @@ client sees a failed call, never a short list.
 """
 from __future__ import annotations
 
-import logging
 import re
-from typing import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import Iterable, Sequence
 
 from condor_soap.core.records import Attr, Shape, ShapedStruct
+from condor_soap.http.streaming import CHUNK, chunked
 from condor_soap.soap import models as m
 
-log = logging.getLogger(__name__)
-
-CHUNK = 1 << 18
-HEAD = 1 << 18
+HEAD = CHUNK
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _XSI_DECLARATION = f' xmlns:xsi="{XSI}"'
 _ENVELOPE = ("<?xml version='1.0' encoding='UTF-8'?>\n<soap11env:Envelope{xsi} "
@@ -132,7 +130,7 @@ def ads_answer(operation: str, member: str, ads: Iterable[Sequence[Attr]], statu
         opening + f"<{member}>" + "".join(parts)
     writer.local_xsi = not writer.nil
     tail = f"</{member}>{closing}" + _CLOSE.format(operation=operation)
-    return Streamed(_stream(operation, head, writer, ads, tail))
+    return Streamed(chunked(chain((head,), map(writer.array_item, ads), (tail,)), operation, CHUNK))
 
 
 def ad_answer(operation: str, ad: Sequence[Attr]) -> Streamed:
@@ -147,22 +145,3 @@ def _whole(operation: str, nil: bool, body: str) -> bytes:
     return (_ENVELOPE.format(xsi=_XSI_DECLARATION if nil else "", operation=operation) + body
             + _CLOSE.format(operation=operation)).encode()
 
-
-def _stream(operation: str, head: str, writer: _Writer, ads: Iterator[Sequence[Attr]], tail: str) -> Iterator[bytes]:
-    yield head.encode()
-    parts: list[str] = []
-    size = 0
-    try:
-        for ad in ads:
-            part = writer.array_item(ad)
-            parts.append(part)
-            size += len(part)
-            if size >= CHUNK:
-                yield "".join(parts).encode()
-                parts, size = [], 0
-    except Exception:
-        log.exception("%s: the answer broke off after its first bytes were sent; the connection is "
-                      "closed so that the client sees the call fail", operation)
-        raise
-    parts.append(tail)
-    yield "".join(parts).encode()
