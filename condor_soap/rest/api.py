@@ -12,7 +12,7 @@ import falcon
 
 from condor_soap.config import Config
 from condor_soap.errors import CondorSoapError, NotFound
-from condor_soap.http.streaming import chunked
+from condor_soap.streaming import chunked
 
 if TYPE_CHECKING:
     from condor_soap.core.collector import CollectorCore
@@ -74,7 +74,7 @@ def json_reply(resp: falcon.Response, value: Any, status: str = falcon.HTTP_200)
 
 def stream_reply(req: falcon.Request, resp: falcon.Response, pieces: Iterable[str],
                  header: dict[str, str] | None = None) -> None:
-    """A JSON answer written as it is produced (:func:`~condor_soap.http.streaming.chunked`)."""
+    """A JSON answer written as it is produced (:func:`~condor_soap.streaming.chunked`)."""
     resp.content_type = falcon.MEDIA_JSON
     for name, value in (header or {}).items():
         resp.set_header(name, value)

@@ -26,7 +26,7 @@ from itertools import chain
 from typing import Iterable, Sequence
 
 from condor_soap.core.records import Attr, Shape, ShapedStruct
-from condor_soap.http.streaming import CHUNK, chunked
+from condor_soap.streaming import CHUNK, chunked
 from condor_soap.soap import models as m
 
 HEAD = CHUNK

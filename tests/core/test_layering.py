@@ -96,8 +96,8 @@ def test_client_imports_without_spyne():
 
 
 def test_metrics_and_logs_sit_underneath_everything():
-    """Every layer records into condor_soap.metrics and logs through condor_soap.logs: they
-    import no other module of the service."""
-    for name in ("metrics.py", "logs.py"):
+    """Every layer records into condor_soap.metrics, logs through condor_soap.logs and streams
+    an answer through condor_soap.streaming: they import no other module of the service."""
+    for name in ("metrics.py", "logs.py", "streaming.py"):
         ours = {n for n in imported(PACKAGE / name) if n.startswith("condor_soap")}
         assert not ours, (name, ours)

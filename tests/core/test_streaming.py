@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from condor_soap.http.streaming import chunked
+from condor_soap.streaming import chunked
 
 
 def test_chunks_hold_every_piece_in_order_at_about_the_size():
@@ -31,5 +31,5 @@ def test_a_failure_after_the_first_chunk_is_logged_naming_the_answer_and_raised(
     assert next(chunks) == b"x" * 20
     with caplog.at_level(logging.ERROR), pytest.raises(OSError, match="went away"):
         next(chunks)
-    (record,) = [r for r in caplog.records if r.name == "condor_soap.http.streaming"]
+    (record,) = [r for r in caplog.records if r.name == "condor_soap.streaming"]
     assert record.getMessage().startswith("getJobAds: the answer broke off") and record.exc_info
