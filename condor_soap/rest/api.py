@@ -79,4 +79,3 @@ def stream_reply(req: falcon.Request, resp: falcon.Response, pieces: Iterable[st
     for name, value in (header or {}).items():
         resp.set_header(name, value)
     resp.stream = chunked(pieces, f"{req.method} {req.path[:200]}")
-

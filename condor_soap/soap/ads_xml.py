@@ -26,8 +26,8 @@ from itertools import chain
 from typing import Iterable, Sequence
 
 from condor_soap.core.records import Attr, Shape, ShapedStruct
-from condor_soap.streaming import CHUNK, chunked
 from condor_soap.soap import models as m
+from condor_soap.streaming import CHUNK, chunked
 
 HEAD = CHUNK
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -130,6 +130,7 @@ def ads_answer(operation: str, member: str, ads: Iterable[Sequence[Attr]], statu
         opening + f"<{member}>" + "".join(parts)
     writer.local_xsi = not writer.nil
     tail = f"</{member}>{closing}" + _CLOSE.format(operation=operation)
+    # CHUNK read here, not chunked()'s default: tests set it smaller to stream a short answer
     return Streamed(chunked(chain((head,), map(writer.array_item, ads), (tail,)), operation, CHUNK))
 
 
@@ -144,4 +145,3 @@ def ad_answer(operation: str, ad: Sequence[Attr]) -> Streamed:
 def _whole(operation: str, nil: bool, body: str) -> bytes:
     return (_ENVELOPE.format(xsi=_XSI_DECLARATION if nil else "", operation=operation) + body
             + _CLOSE.format(operation=operation)).encode()
-
